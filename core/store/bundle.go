@@ -172,12 +172,14 @@ func (s *sqlStore) runEntries(ctx context.Context, tenant string, entries []*bun
 		}
 		var ops []*writeOp
 		for _, e := range entries {
-			if e.write == nil || e.existing != "" {
+			if e.write == nil {
 				continue
 			}
-			ops = append(ops, e.write)
 			if e.fullURL != "" {
 				refs.local[e.fullURL] = e.write.resourceType + "/" + e.write.id
+			}
+			if e.existing == "" {
+				ops = append(ops, e.write)
 			}
 		}
 		if err := s.resolveConditional(ctx, tx, tenant, ops, refs); err != nil {

@@ -20,9 +20,15 @@ import (
 // forEachBackend runs fn once on a fresh SQLite store and once on a fresh
 // PostgreSQL schema.
 func forEachBackend(t *testing.T, opts store.Options, fn func(t *testing.T, s store.Store)) {
+	forEachBackendWith(t, func() store.Options { return opts }, fn)
+}
+
+// forEachBackendWith is forEachBackend with fresh options per backend, for
+// options that carry state such as a clock.
+func forEachBackendWith(t *testing.T, newOpts func() store.Options, fn func(t *testing.T, s store.Store)) {
 	for _, b := range dbtest.Backends {
 		t.Run(b.Name, func(t *testing.T) {
-			s := openStore(t, b, opts)
+			s := openStore(t, b, newOpts())
 			fn(t, s)
 		})
 	}

@@ -108,7 +108,9 @@ func TestSyntheaSearchAfterImport(t *testing.T) {
 			{"encounters of patient", "Encounter", "patient=" + patientID, 32},
 			{"encounters of patient by subject", "Encounter", "subject=Patient/" + patientID, 32},
 			{"immunizations of patient", "Immunization", "patient=Patient/" + patientID, 46},
-			{"observations in 2000s", "Observation", "date=ge2000-01-01&date=lt2010-01-01", countObservations(t, bundle, "2000", "2010")},
+			{"observations in 2019", "Observation", "date=ge2019-01-01&date=lt2020-01-01", countObservations(t, bundle, "2019", "2020")},
+			{"observations before 2019", "Observation", "date=lt2019-01-01", 0},
+			{"observations sa 2018", "Observation", "date=sa2018", 30},
 			{"encounters finished", "Encounter", "status=finished", 32},
 			{"encounter status other", "Encounter", "status=planned", 0},
 			{"observations by code system", "Observation", "code=http://loinc.org|", countObservations(t, bundle, "0000", "9999")},
@@ -152,6 +154,7 @@ func countObservations(t *testing.T, bundle []byte, from, to string) int {
 	}
 	require.NoError(t, json.Unmarshal(bundle, &b))
 	n := 0
+	defer func() { require.Positive(t, n, "the bundle must have observations in [%s, %s)", from, to) }()
 	for _, e := range b.Entry {
 		r := e.Resource
 		if r.ResourceType == "Observation" && r.EffectiveDateTime[:4] >= from && r.EffectiveDateTime[:4] < to {

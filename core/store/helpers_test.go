@@ -45,7 +45,12 @@ func storeConfig(t testing.TB, b dbtest.Backend) store.Config {
 
 func openStore(t testing.TB, b dbtest.Backend, opts store.Options) store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), storeConfig(t, b), opts)
+	return openStoreWith(t, storeConfig(t, b), opts)
+}
+
+func openStoreWith(t testing.TB, cfg store.Config, opts store.Options) store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), cfg, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s

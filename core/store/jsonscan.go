@@ -101,7 +101,7 @@ func (s *scanner) value(i, depth int, key string) (int, error) {
 	case '{':
 		return s.object(i, depth+1, key)
 	case '[':
-		return s.array(i, depth, key)
+		return s.array(i, depth+1, key)
 	case '"':
 		return s.str(i)
 	default:

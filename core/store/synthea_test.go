@@ -8,54 +8,78 @@ import (
 	"os"
 	"testing"
 
+	"github.com/healthhub/healthhub/core/internal/dbtest"
 	"github.com/healthhub/healthhub/core/store"
+	"github.com/healthhub/healthhub/plugins/storage/fs/fsstore"
 	"github.com/healthhub/healthhub/sdk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestSyntheaImportByteForByte(t *testing.T) {
-	forEachBackend(t, store.Options{}, func(t *testing.T, s store.Store) {
-		ctx := context.Background()
-		for _, path := range syntheaBundles(t) {
-			bundle, err := os.ReadFile(path)
+	for _, b := range dbtest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			s := openStore(t, b, store.Options{})
+			checkSyntheaRoundTrip(t, s)
+		})
+		t.Run(b.Name+" with blobs", func(t *testing.T) {
+			blobs, err := fsstore.New(fsstore.Config{Root: t.TempDir()})
 			require.NoError(t, err)
-			conditional := loadReferencedResources(t, s, "acme", bundle)
+			t.Cleanup(func() { blobs.Close() })
+			cfg := storeConfig(t, b)
+			cfg.BlobThresholdBytes = 256
+			s := openStoreWith(t, cfg, store.Options{Blobs: blobs})
+			checkSyntheaRoundTrip(t, s)
 
-			resp, err := s.ProcessBundle(ctx, "acme", bundle)
+			page, err := blobs.List(context.Background(), sdk.ListOptions{Prefix: "acme/blobs/"})
 			require.NoError(t, err)
-			assert.Equal(t, "transaction-response", resp.Type)
+			assert.NotEmpty(t, page.Objects, "clinical notes above 256 base64 characters go to the blob store")
+		})
+	}
+}
 
-			var b rawBundle
-			require.NoError(t, json.Unmarshal(bundle, &b))
-			require.Len(t, resp.Entries, len(b.Entry))
+// checkSyntheaRoundTrip imports both Synthea bundles and checks that every
+// resource reads back byte for byte.
+func checkSyntheaRoundTrip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, path := range syntheaBundles(t) {
+		bundle, err := os.ReadFile(path)
+		require.NoError(t, err)
+		conditional := loadReferencedResources(t, s, "acme", bundle)
 
-			rewrites := map[string]string{}
-			for ref, target := range conditional {
-				rewrites[ref] = target
-			}
-			for i, e := range b.Entry {
-				rewrites[e.FullURL] = resp.Entries[i].Location[:len(resp.Entries[i].Location)-len("/_history/1")]
-			}
+		resp, err := s.ProcessBundle(ctx, "acme", bundle)
+		require.NoError(t, err)
+		assert.Equal(t, "transaction-response", resp.Type)
 
-			for i, e := range b.Entry {
-				entry := resp.Entries[i]
-				require.Equal(t, "201 Created", entry.Status, "entry %d", i)
-				resourceType, id := typeAndID(entry.Location)
+		var b rawBundle
+		require.NoError(t, json.Unmarshal(bundle, &b))
+		require.Len(t, resp.Entries, len(b.Entry))
 
-				got, err := s.Read(ctx, "acme", resourceType, id)
-				require.NoError(t, err, "entry %d", i)
-				assert.Equal(t, "1", got.VersionID)
-				assert.Equal(t, entry.LastUpdated, got.LastUpdated)
+		rewrites := map[string]string{}
+		for ref, target := range conditional {
+			rewrites[ref] = target
+		}
+		for i, e := range b.Entry {
+			rewrites[e.FullURL] = resp.Entries[i].Location[:len(resp.Entries[i].Location)-len("/_history/1")]
+		}
 
-				want := expectedBody(e.Resource, idOf(t, e.Resource), id, rewrites)
-				stripped := stripInsertedMeta(t, got.Body, got, hasTopLevelMeta(e.Resource))
-				if !assert.Equal(t, string(want), string(stripped), "entry %d (%s) must read back byte for byte", i, entry.Location) {
-					return
-				}
+		for i, e := range b.Entry {
+			entry := resp.Entries[i]
+			require.Equal(t, "201 Created", entry.Status, "entry %d", i)
+			resourceType, id := typeAndID(entry.Location)
+
+			got, err := s.Read(ctx, "acme", resourceType, id)
+			require.NoError(t, err, "entry %d", i)
+			assert.Equal(t, "1", got.VersionID)
+			assert.Equal(t, entry.LastUpdated, got.LastUpdated)
+
+			want := expectedBody(e.Resource, idOf(t, e.Resource), id, rewrites)
+			stripped := stripInsertedMeta(t, got.Body, got, hasTopLevelMeta(e.Resource))
+			if !assert.Equal(t, string(want), string(stripped), "entry %d (%s) must read back byte for byte", i, entry.Location) {
+				return
 			}
 		}
-	})
+	}
 }
 
 func TestSyntheaMissingConditionalReference(t *testing.T) {

@@ -77,10 +77,9 @@ func (s *sqlStore) ProcessBundle(ctx context.Context, tenant string, body []byte
 	if err := checkTenant("process bundle", tenant); err != nil {
 		return nil, err
 	}
-	var b bundleJSON
-	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, sdk.NewOutcome(sdk.Issue{Severity: sdk.SeverityError, Code: sdk.CodeStructure,
-			Diagnostics: fmt.Sprintf("process bundle: body is not a Bundle: %v", err)})
+	b, err := decodeBundle(body)
+	if err != nil {
+		return nil, err
 	}
 	if b.ResourceType != "Bundle" {
 		return nil, sdk.Invalidf("/resourceType", "process bundle: resourceType is %q: send a Bundle", b.ResourceType)
@@ -100,12 +99,13 @@ func (s *sqlStore) ProcessBundle(ctx context.Context, tenant string, body []byte
 // writes, inside the same transaction.
 func (s *sqlStore) transaction(ctx context.Context, tenant string, raw []entryJSON) (*BundleResponse, error) {
 	entries := make([]*bundleEntry, len(raw))
-	for i, e := range raw {
-		be, err := checkEntry(i, e)
-		if err != nil {
-			return nil, err
-		}
+	err := forEach(len(raw), func(i int) error {
+		be, err := checkEntry(i, raw[i])
 		entries[i] = be
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := checkDuplicates(entries); err != nil {
 		return nil, err

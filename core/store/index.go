@@ -20,10 +20,12 @@ const (
 	kindDate
 )
 
-// indexRow is one search value of a resource. See the search_index table
-// for the meaning of qualifier and value per kind.
+// indexRow is one search value of a resource: a date range (lo, hi) for
+// date parameters, otherwise qualifier and value as described at the
+// search_token table.
 type indexRow struct {
 	param     string
+	date      bool
 	qualifier string
 	value     string
 	lo, hi    int64
@@ -174,8 +176,7 @@ func extractIndex(resourceType string, body []byte, top []member, resolve func(s
 		rows = appendHumanNames(rows, get("name"))
 	}
 	if resourceType == "Organization" || resourceType == "Location" {
-		var name string
-		if json.Unmarshal(get("name"), &name) == nil && name != "" {
+		if name, ok := jsonString(get("name")); ok && name != "" {
 			rows = append(rows, indexRow{param: "name", qualifier: name, value: normalizeString(name)})
 		}
 	}
@@ -233,9 +234,17 @@ func appendIdentifiers(rows []indexRow, raw []byte) []indexRow {
 	return rows
 }
 
+// jsonString decodes a JSON string token, and reports false for any other
+// value.
+func jsonString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	return decodeString(raw), true
+}
+
 func appendStatus(rows []indexRow, raw []byte) []indexRow {
-	var status string
-	if json.Unmarshal(raw, &status) == nil && status != "" {
+	if status, ok := jsonString(raw); ok && status != "" {
 		rows = append(rows, indexRow{param: "status", value: status})
 	}
 	return rows
@@ -321,10 +330,9 @@ func appendDates(rows []indexRow, param string, raw []byte) []indexRow {
 	if len(raw) == 0 {
 		return rows
 	}
-	var text string
-	if json.Unmarshal(raw, &text) == nil {
+	if text, ok := jsonString(raw); ok {
 		if lo, hi, err := dateRange(text); err == nil {
-			rows = append(rows, indexRow{param: param, lo: lo, hi: hi})
+			rows = append(rows, indexRow{param: param, date: true, lo: lo, hi: hi})
 		}
 		return rows
 	}
@@ -347,7 +355,7 @@ func appendDates(rows []indexRow, param string, raw []byte) []indexRow {
 		}
 		hi = end
 	}
-	return append(rows, indexRow{param: param, lo: lo, hi: hi})
+	return append(rows, indexRow{param: param, date: true, lo: lo, hi: hi})
 }
 
 // normalizeString folds text for string search: accents removed (NFD,

@@ -58,7 +58,7 @@ func scanResource(b []byte) (*scanResult, error) {
 	if i >= len(b) || b[i] != '{' {
 		return nil, sdk.Invalidf("", "read resource: body is not a JSON object: send one resource as a JSON object")
 	}
-	end, err := s.object(i, 1, "")
+	end, err := s.object(i, 1, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +92,9 @@ func (s *scanner) skipSpace(i int) int {
 	return i
 }
 
-// value returns the end of the JSON value starting at i.
-func (s *scanner) value(i, depth int, key string) (int, error) {
+// value returns the end of the JSON value starting at i. key is the name
+// of the member the value belongs to.
+func (s *scanner) value(i, depth int, key []byte) (int, error) {
 	if i >= len(s.b) {
 		return 0, errTruncated
 	}
@@ -116,19 +117,29 @@ func (s *scanner) value(i, depth int, key string) (int, error) {
 	}
 }
 
+// str returns the end of the string token at i. It jumps from quote to
+// quote and counts the backslashes before each, which is much faster than
+// a byte loop on long base64 strings.
 func (s *scanner) str(i int) (int, error) {
-	for j := i + 1; j < len(s.b); j++ {
-		switch s.b[j] {
-		case '\\':
-			j++
-		case '"':
+	j := i + 1
+	for {
+		k := bytes.IndexByte(s.b[j:], '"')
+		if k < 0 {
+			return 0, errTruncated
+		}
+		j += k
+		escapes := 0
+		for p := j - 1; p > i && s.b[p] == '\\'; p-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
 			return j + 1, nil
 		}
+		j++
 	}
-	return 0, errTruncated
 }
 
-func (s *scanner) array(i, depth int, key string) (int, error) {
+func (s *scanner) array(i, depth int, key []byte) (int, error) {
 	if depth > maxDepth {
 		return 0, sdk.Invalidf("", "read resource: nesting deeper than %d levels", maxDepth)
 	}
@@ -156,7 +167,7 @@ func (s *scanner) array(i, depth int, key string) (int, error) {
 // object scans the object at i. depth is 1 for the resource itself, and
 // key is the member name the object is the value of (for array elements,
 // the array's member name).
-func (s *scanner) object(i, depth int, key string) (int, error) {
+func (s *scanner) object(i, depth int, key []byte) (int, error) {
 	if depth > maxDepth {
 		return 0, sdk.Invalidf("", "read resource: nesting deeper than %d levels", maxDepth)
 	}
@@ -169,7 +180,7 @@ func (s *scanner) object(i, depth int, key string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		name := decodeString(s.b[i:keyEnd])
+		name := keyName(s.b[i:keyEnd])
 		i = s.skipSpace(keyEnd)
 		if i >= len(s.b) || s.b[i] != ':' {
 			return 0, errTruncated
@@ -196,14 +207,14 @@ func (s *scanner) object(i, depth int, key string) (int, error) {
 	return 0, errTruncated
 }
 
-func (s *scanner) visit(depth int, parent, name string, v span) error {
+func (s *scanner) visit(depth int, parent, name []byte, v span) error {
 	isString := s.b[v.start] == '"'
 	switch {
 	case depth == 1:
-		return s.visitTop(name, v)
-	case depth == 2 && parent == "meta":
+		return s.visitTop(string(name), v)
+	case depth == 2 && string(parent) == "meta":
 		s.res.metaMembers++
-		switch name {
+		switch string(name) {
 		case "versionId":
 			s.res.versionID = &span{v.start, v.end}
 		case "lastUpdated":
@@ -211,9 +222,9 @@ func (s *scanner) visit(depth int, parent, name string, v span) error {
 		}
 	}
 	switch {
-	case name == "reference" && isString:
+	case string(name) == "reference" && isString:
 		s.res.refs = append(s.res.refs, refSpan{value: v, text: decodeString(s.b[v.start:v.end])})
-	case name == "data" && isString:
+	case string(name) == "data" && isString:
 		s.res.data = append(s.res.data, v)
 	}
 	return nil
@@ -250,6 +261,16 @@ func (s *scanner) visitTop(name string, v span) error {
 		}
 	}
 	return nil
+}
+
+// keyName returns the text of a member name token without its quotes,
+// decoding escapes only when there are any.
+func keyName(tok []byte) []byte {
+	inner := tok[1 : len(tok)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return inner
+	}
+	return []byte(decodeString(tok))
 }
 
 // decodeString decodes a JSON string token, quotes included. Tokens without

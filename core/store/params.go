@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// indexSubquery selects the resources with a search_index row of param that
-// meets one of the alternatives.
-const indexSubquery = "r.seq IN (SELECT s.seq FROM search_index s WHERE s.tenant = r.tenant AND s.type = r.type AND s.param = ? AND (%s))"
+// indexSubquery selects the resources with a row of param in a search
+// table (%[1]s) that meets one of the alternatives (%[2]s).
+const indexSubquery = "r.seq IN (SELECT s.seq FROM %[1]s s WHERE s.tenant = r.tenant AND s.type = r.type AND s.param = ? AND (%[2]s))"
 
 var errUnknownParam = errors.New("unknown parameter for this resource type")
 
@@ -44,7 +44,11 @@ func searchClause(resourceType, name, modifier, value string, supported map[stri
 		alts = append(alts, "("+sql+")")
 		args = append(args, altArgs...)
 	}
-	return clause{sql: fmt.Sprintf(indexSubquery, strings.Join(alts, " OR ")), args: append([]any{name}, args...)}, nil
+	table := "search_token"
+	if kind == kindDate {
+		table = "search_date"
+	}
+	return clause{sql: fmt.Sprintf(indexSubquery, table, strings.Join(alts, " OR ")), args: append([]any{name}, args...)}, nil
 }
 
 func alternative(kind paramKind, name, modifier, value string) (string, []any, error) {

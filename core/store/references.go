@@ -128,7 +128,7 @@ func (s *scanner) find(i, target int, prefix string) (string, bool) {
 		return "", false
 	}
 	step := func(start int, name string) (int, string, bool, error) {
-		end, err := s.value(start, 0, "")
+		end, err := s.value(start, 0, nil)
 		if err != nil {
 			return 0, "", false, err
 		}

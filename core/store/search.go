@@ -142,9 +142,9 @@ func (spec *searchSpec) setSort(value string, supported map[string]paramKind) er
 	}
 	// name comes from the fixed parameter list, so it is safe to inline.
 	if spec.sortDesc {
-		spec.sortExpr = fmt.Sprintf("COALESCE((SELECT MAX(x.hi) FROM search_index x WHERE x.tenant = r.tenant AND x.seq = r.seq AND x.param = '%s'), %d)", name, minMicros)
+		spec.sortExpr = fmt.Sprintf("COALESCE((SELECT MAX(x.hi) FROM search_date x WHERE x.tenant = r.tenant AND x.seq = r.seq AND x.param = '%s'), %d)", name, minMicros)
 	} else {
-		spec.sortExpr = fmt.Sprintf("COALESCE((SELECT MIN(x.lo) FROM search_index x WHERE x.tenant = r.tenant AND x.seq = r.seq AND x.param = '%s'), %d)", name, maxMicros)
+		spec.sortExpr = fmt.Sprintf("COALESCE((SELECT MIN(x.lo) FROM search_date x WHERE x.tenant = r.tenant AND x.seq = r.seq AND x.param = '%s'), %d)", name, maxMicros)
 	}
 	return nil
 }

@@ -22,9 +22,11 @@ type prepared struct {
 	blobs []blobRef
 }
 
-// prepare checks that raw is one JSON resource and scans it.
-func prepare(raw []byte) (*prepared, error) {
-	if !json.Valid(raw) {
+// prepare checks that raw is one JSON resource and scans it. validated
+// skips the JSON syntax check for text that a JSON decoder has already
+// accepted, such as a resource inside a decoded Bundle.
+func prepare(raw []byte, validated bool) (*prepared, error) {
+	if !validated && !json.Valid(raw) {
 		return nil, sdk.NewOutcome(sdk.Issue{Severity: sdk.SeverityError, Code: sdk.CodeStructure,
 			Diagnostics: "read resource: body is not valid JSON: check quoting and commas"})
 	}
@@ -91,10 +93,11 @@ func (s *sqlStore) applyWrites(ctx context.Context, tx *sql.Tx, tenant string, o
 	if err := s.assignSeqs(ctx, tx, ops); err != nil {
 		return err
 	}
-	for _, w := range ops {
-		if err := w.render(now, refs); err != nil {
-			return err
-		}
+	err := forEach(len(ops), func(i int) error {
+		return ops[i].render(now, refs)
+	})
+	if err != nil {
+		return err
 	}
 	return s.insertWrites(ctx, tx, tenant, ops, now)
 }
@@ -243,10 +246,11 @@ func (w *writeOp) render(now time.Time, refs *references) error {
 }
 
 // insertWrites writes the rows of all ops: resources (insert or update),
-// resource_versions, search_index (replacing the old values) and
+// resource_versions, search_token and search_date (replacing the old
+// values) and
 // resource_blobs.
 func (s *sqlStore) insertWrites(ctx context.Context, tx *sql.Tx, tenant string, ops []*writeOp, now time.Time) error {
-	var resources, versions, index, blobs [][]any
+	var resources, versions, tokens, dates, blobs [][]any
 	var reindexed []any
 	for _, w := range ops {
 		if w.skip {
@@ -263,7 +267,11 @@ func (s *sqlStore) insertWrites(ctx context.Context, tx *sql.Tx, tenant string, 
 			reindexed = append(reindexed, w.seq)
 		}
 		for _, r := range w.index {
-			index = append(index, []any{tenant, w.resourceType, w.seq, r.param, r.qualifier, r.value, r.lo, r.hi})
+			if r.date {
+				dates = append(dates, []any{tenant, w.seq, r.param, r.lo, r.hi, w.resourceType})
+			} else {
+				tokens = append(tokens, []any{tenant, w.seq, r.param, r.qualifier, r.value, w.resourceType})
+			}
 		}
 		for i, b := range w.res.blobRefs() {
 			blobs = append(blobs, []any{tenant, w.seq, w.version, i, w.offsets[i], b.key, b.sha256, b.size})
@@ -284,8 +292,12 @@ func (s *sqlStore) insertWrites(ctx context.Context, tx *sql.Tx, tenant string, 
 	if err := s.deleteIndex(ctx, tx, tenant, reindexed); err != nil {
 		return fmt.Errorf("remove old search values: %w", err)
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO search_index (tenant, type, seq, param, qualifier, value, lo, hi) VALUES `, 8, index, ""); err != nil {
+	// Duplicate values (a name given twice) collapse into one row.
+	if err := s.insertRows(ctx, tx, `INSERT INTO search_token (tenant, seq, param, qualifier, value, type) VALUES `, 6, tokens, " ON CONFLICT DO NOTHING"); err != nil {
 		return fmt.Errorf("write search values: %w", err)
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO search_date (tenant, seq, param, lo, hi, type) VALUES `, 6, dates, " ON CONFLICT DO NOTHING"); err != nil {
+		return fmt.Errorf("write search dates: %w", err)
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO resource_blobs (tenant, seq, version_id, ordinal, body_offset, storage_key, sha256, size) VALUES `, 8, blobs, ""); err != nil {
 		return fmt.Errorf("write blob references: %w", err)
@@ -304,14 +316,40 @@ func (p *prepared) blobRefs() []blobRef {
 // bound parameters and PostgreSQL's 65535 at eight columns.
 const maxRowsPerInsert = 500
 
+// rowsPerStatement is the row count of the prepared multi-row INSERT that
+// insertRows reuses within a transaction. Parsing one statement per chunk
+// of a large transaction costs more than executing a prepared one again.
+const rowsPerStatement = 64
+
+// insertRows inserts rows with multi-row INSERT statements: a prepared
+// statement of rowsPerStatement rows, executed as often as the rows fill
+// it, then one statement for the rest.
 func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, prefix string, cols int, rows [][]any, suffix string) error {
-	for len(rows) > 0 {
-		n := min(len(rows), maxRowsPerInsert)
-		args := make([]any, 0, n*cols)
-		for _, r := range rows[:n] {
+	args := make([]any, 0, rowsPerStatement*cols)
+	flatten := func(chunk [][]any) []any {
+		args = args[:0]
+		for _, r := range chunk {
 			args = append(args, r...)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(prefix+sqldb.Placeholders(n, cols)+suffix), args...); err != nil {
+		return args
+	}
+
+	if full := len(rows) / rowsPerStatement; full > 1 {
+		stmt, err := tx.PrepareContext(ctx, s.q(prefix+sqldb.Placeholders(rowsPerStatement, cols)+suffix))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for range full {
+			if _, err := stmt.ExecContext(ctx, flatten(rows[:rowsPerStatement])...); err != nil {
+				return err
+			}
+			rows = rows[rowsPerStatement:]
+		}
+	}
+	for len(rows) > 0 {
+		n := min(len(rows), maxRowsPerInsert)
+		if _, err := tx.ExecContext(ctx, s.q(prefix+sqldb.Placeholders(n, cols)+suffix), flatten(rows[:n])...); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -322,10 +360,12 @@ func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, prefix string, co
 func (s *sqlStore) deleteIndex(ctx context.Context, tx *sql.Tx, tenant string, seqs []any) error {
 	for len(seqs) > 0 {
 		n := min(len(seqs), maxRowsPerInsert)
-		query := `DELETE FROM search_index WHERE tenant = ? AND seq IN (` + strings.TrimSuffix(strings.Repeat("?,", n), ",") + `)`
+		in := strings.TrimSuffix(strings.Repeat("?,", n), ",")
 		args := append([]any{tenant}, seqs[:n]...)
-		if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
-			return err
+		for _, table := range []string{"search_token", "search_date"} {
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE tenant = ? AND seq IN (`+in+`)`), args...); err != nil {
+				return err
+			}
 		}
 		seqs = seqs[n:]
 	}

@@ -30,24 +30,32 @@ CREATE TABLE resource_versions (
     PRIMARY KEY (tenant, seq, version_id)
 );
 
--- One row per search value of the current version. qualifier and value
--- hold, by kind: token (system, code), reference (target type, target
--- id), string (exact text, normalized text). lo and hi bound a date value
--- as [lo, hi); they are 0 for other kinds. Texts use the "C" collation so that
--- prefix ranges compare bytes, as SQLite does.
-CREATE TABLE search_index (
+-- Search values of the current versions. search_token holds token,
+-- reference and string values; qualifier and value are, by kind: token
+-- (system, code), reference (target type, target id), string (exact text,
+-- normalized text). Texts use the "C" collation so that prefix ranges
+-- compare bytes, as SQLite does. search_date holds date ranges as [lo, hi).
+CREATE TABLE search_token (
     tenant    TEXT   NOT NULL,
-    type      TEXT   NOT NULL,
     seq       BIGINT NOT NULL,
     param     TEXT   NOT NULL,
     qualifier TEXT   COLLATE "C" NOT NULL,
     value     TEXT   COLLATE "C" NOT NULL,
-    lo        BIGINT NOT NULL,
-    hi        BIGINT NOT NULL
+    type      TEXT   NOT NULL,
+    PRIMARY KEY (tenant, seq, param, qualifier, value)
 );
-CREATE INDEX search_by_value ON search_index (tenant, type, param, value);
-CREATE INDEX search_by_date ON search_index (tenant, type, param, lo);
-CREATE INDEX search_by_seq ON search_index (seq);
+CREATE INDEX search_token_by_value ON search_token (tenant, type, param, value);
+
+CREATE TABLE search_date (
+    tenant TEXT   NOT NULL,
+    seq    BIGINT NOT NULL,
+    param  TEXT   NOT NULL,
+    lo     BIGINT NOT NULL,
+    hi     BIGINT NOT NULL,
+    type   TEXT   NOT NULL,
+    PRIMARY KEY (tenant, seq, param, lo, hi)
+);
+CREATE INDEX search_date_by_lo ON search_date (tenant, type, param, lo);
 
 -- Content moved to the storage provider. body_offset is where the base64
 -- string goes back into resource_versions.body, which keeps "" there.

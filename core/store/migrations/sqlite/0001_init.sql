@@ -28,23 +28,31 @@ CREATE TABLE resource_versions (
     PRIMARY KEY (tenant, seq, version_id)
 );
 
--- One row per search value of the current version. qualifier and value
--- hold, by kind: token (system, code), reference (target type, target
--- id), string (exact text, normalized text). lo and hi bound a date value
--- as [lo, hi); they are 0 for other kinds.
-CREATE TABLE search_index (
+-- Search values of the current versions. search_token holds token,
+-- reference and string values; qualifier and value are, by kind: token
+-- (system, code), reference (target type, target id), string (exact text,
+-- normalized text). search_date holds date ranges as [lo, hi).
+CREATE TABLE search_token (
     tenant    TEXT    NOT NULL,
-    type      TEXT    NOT NULL,
     seq       INTEGER NOT NULL,
     param     TEXT    NOT NULL,
     qualifier TEXT    NOT NULL,
     value     TEXT    NOT NULL,
-    lo        INTEGER NOT NULL,
-    hi        INTEGER NOT NULL
-);
-CREATE INDEX search_by_value ON search_index (tenant, type, param, value);
-CREATE INDEX search_by_date ON search_index (tenant, type, param, lo);
-CREATE INDEX search_by_seq ON search_index (seq);
+    type      TEXT    NOT NULL,
+    PRIMARY KEY (tenant, seq, param, qualifier, value)
+) WITHOUT ROWID;
+CREATE INDEX search_token_by_value ON search_token (tenant, type, param, value);
+
+CREATE TABLE search_date (
+    tenant TEXT    NOT NULL,
+    seq    INTEGER NOT NULL,
+    param  TEXT    NOT NULL,
+    lo     INTEGER NOT NULL,
+    hi     INTEGER NOT NULL,
+    type   TEXT    NOT NULL,
+    PRIMARY KEY (tenant, seq, param, lo, hi)
+) WITHOUT ROWID;
+CREATE INDEX search_date_by_lo ON search_date (tenant, type, param, lo);
 
 -- Content moved to the storage provider. body_offset is where the base64
 -- string goes back into resource_versions.body, which keeps "" there.

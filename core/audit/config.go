@@ -83,7 +83,7 @@ func (c Config) settings() (settings, error) {
 	}
 	switch driver {
 	case sqldb.SQLite:
-		s.db.Path = databasePath(c.DataDir, c.Path)
+		s.db.Path = DatabasePath(c.DataDir, c.Path)
 		s.db.PoolSize = orDefault(c.PoolSize, 2)
 	case sqldb.Postgres:
 		s.db.PoolSize = orDefault(c.PoolSize, 4)
@@ -105,7 +105,9 @@ func KeyPath(dataDir string) string {
 	return filepath.Join(dataDir, KeyFile)
 }
 
-func databasePath(dataDir, path string) string {
+// DatabasePath returns the SQLite database file: path when set, otherwise
+// hub.db in dataDir (./data when empty). The store uses the same file.
+func DatabasePath(dataDir, path string) string {
 	if path != "" {
 		return path
 	}

@@ -244,3 +244,21 @@ func TestAppendAfterCloseAndReadOnly(t *testing.T) {
 	_, err = ro.Append(context.Background(), event("acme", "p1", 1))
 	assert.ErrorContains(t, err, "read-only")
 }
+
+func newBenchConfig(b *testing.B, backend dbtest.Backend) audit.Config {
+	b.Helper()
+	o := dbtest.Options(b, backend)
+	if backend.Dialect == sqldb.Postgres {
+		return audit.Config{Driver: "postgres", URL: o.URL}
+	}
+	return audit.Config{Path: o.Path}
+}
+
+func newBenchKey(b *testing.B) ed25519.PrivateKey {
+	b.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(b, err)
+	return key
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }

@@ -27,11 +27,15 @@ var genesisHash = strings.Repeat("0", 64)
 //	field(provider) field(provider_version) field(outcome)
 //	field(model_id) field(payload_sha256) field(prev_hash)
 //
-// where field(x) is the decimal byte length of x, ":", x and ","; seq and
-// time (Unix microseconds) are written in decimal; list(xs) is the field
-// of the concatenated fields of xs; and obligations is the field of the
-// concatenation, per obligation, of field(field(rule) list(fields)). The
-// length prefixes make the encoding unambiguous for any text. The event's
+// where:
+//
+//   - field(x) is the decimal byte length of x, ":", x and ",";
+//   - seq and time (Unix microseconds) are written in decimal;
+//   - list(xs) is the field of the concatenated fields of xs;
+//   - obligations is the field of the concatenation, per obligation, of
+//     field(field(rule) list(fields)).
+//
+// The length prefixes make the encoding unambiguous for any text. The event's
 // hash is the lowercase hex SHA-256 of these bytes, and prev_hash is the
 // previous event's hash, or 64 zeros for the first event.
 func Canonical(r *Record) []byte {

@@ -31,13 +31,13 @@ type Config struct {
 	// verification. Appends use one connection on SQLite. Default 2 on
 	// SQLite, 4 on PostgreSQL.
 	PoolSize int `json:"pool_size,omitempty"`
-	// BusyTimeoutMS is how long, in milliseconds, a SQLite commit waits
-	// for another writer's lock. Default 10000.
+	// BusyTimeoutMS is the time, in milliseconds, that a SQLite commit
+	// waits for another writer's lock. Default 10000.
 	BusyTimeoutMS int `json:"busy_timeout_ms,omitempty"`
-	// GroupCommitWindowUS is how long, in microseconds, the writer waits
-	// for more events after the first of a batch. 0 commits at once with
-	// the events that queued during the previous commit, which already
-	// groups events under load. Default 0.
+	// GroupCommitWindowUS is the time, in microseconds, that the writer
+	// waits for more events after the first of a batch. With 0 it commits
+	// at once the events that queued during the previous commit, which
+	// already groups events under load. Default 0.
 	GroupCommitWindowUS int `json:"group_commit_window_us,omitempty"`
 	// MaxBatch is the maximum number of events in one commit. Default 1000.
 	MaxBatch int `json:"max_batch,omitempty"`

@@ -148,9 +148,9 @@ func (l *Log) enqueue(ctx context.Context, req *appendRequest) error {
 	}
 }
 
-// run is the group-commit writer: it takes the first waiting event, adds
+// run is the group-commit writer. It takes the first waiting event, adds
 // the events that are already queued (or that arrive within the window),
-// commits them together and answers every caller.
+// commits them together and sends each caller its result.
 func (l *Log) run() {
 	defer close(l.done)
 	for req := range l.pending {

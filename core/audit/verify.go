@@ -40,12 +40,15 @@ func (b *Break) String() string {
 }
 
 // Verify checks the chains of every tenant, or of one when tenant is not
-// empty. For each chain it checks that seq runs from 1 without gaps, that
-// each event's prev_hash is the previous event's hash, that each event's
-// hash matches its canonical form, that every checkpoint is signed by pub
-// and matches the event at its seq, and that the chain ends where its head
-// row says. It stops at the first broken link. An error means the check
-// could not run, not that the chain is broken.
+// empty, and stops at the first broken link. For each chain it checks:
+//
+//   - seq runs from 1 without gaps;
+//   - each event's prev_hash is the previous event's hash;
+//   - each event's hash matches its canonical form;
+//   - every checkpoint is signed by pub and matches the event at its seq;
+//   - the chain ends where its head row and its checkpoints say.
+//
+// An error means the check could not run, not that the chain is broken.
 func (l *Log) Verify(ctx context.Context, tenant string, pub ed25519.PublicKey) (*Report, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, errors.New("verify audit chain: no public key: pass the hub's audit key")

@@ -23,11 +23,11 @@ type blobRef struct {
 // offloadBlobs moves Binary.data, and attachment data of at least the
 // threshold length, to the storage provider. Only base64 text that
 // re-encodes to the identical characters moves, so that a read restores the
-// body byte for byte; anything else stays in the body. Objects are keyed by
-// tenant and content hash, so a retried or repeated upload is written once.
-// It runs before the database transaction: an upload whose transaction then
-// fails leaves an unreferenced object behind, never a reference without
-// content.
+// body byte for byte. Anything else stays in the body. Objects are keyed by
+// tenant and content hash, so a repeated upload writes the same object.
+// It runs before the database transaction, so an upload whose transaction
+// then fails leaves an unreferenced object behind, never a reference
+// without content.
 func (s *sqlStore) offloadBlobs(ctx context.Context, tenant string, p *prepared) error {
 	if s.blobs == nil {
 		return nil

@@ -201,9 +201,9 @@ func (s *sqlStore) runEntries(ctx context.Context, tenant string, entries []*bun
 	return nil
 }
 
-// conditionalCreates looks up the ifNoneExist search of each POST: no
-// match creates, one match skips the create and answers with the match,
-// several fail the bundle.
+// conditionalCreates runs the ifNoneExist search of each POST. No match
+// creates the resource; one match skips the create and returns the match;
+// several matches fail the bundle.
 func (s *sqlStore) conditionalCreates(ctx context.Context, tx *sql.Tx, tenant string, entries []*bundleEntry) error {
 	for _, e := range entries {
 		if e.ifNoneExist == "" {

@@ -23,18 +23,18 @@ type Config struct {
 	// for the postgres driver.
 	URL string `json:"url,omitempty"`
 	// Synchronous is the durability of a commit: "full" (synced to disk
-	// before the call returns), "normal" or "off". On SQLite in WAL mode
-	// "normal" survives a crash of the hub but may lose the last commits
-	// on power loss; "off" may also corrupt the database on power loss. On
-	// PostgreSQL "full" is synchronous_commit=on and the others are
-	// synchronous_commit=off. Default "normal".
+	// before the call returns), "normal" or "off". On SQLite in WAL mode,
+	// a "normal" commit survives a crash of the hub, but the last commits
+	// may be lost on power loss. With "off" a power loss may also corrupt
+	// the database. On PostgreSQL "full" is synchronous_commit=on and the
+	// others are synchronous_commit=off. Default "normal".
 	Synchronous string `json:"synchronous,omitempty"`
 	// PoolSize is the maximum number of database connections: readers on
 	// SQLite (writes always use one connection), all connections on
 	// PostgreSQL. Default 4 on SQLite, 10 on PostgreSQL.
 	PoolSize int `json:"pool_size,omitempty"`
-	// BusyTimeoutMS is how long, in milliseconds, a SQLite write waits for
-	// another process's write lock. Default 10000.
+	// BusyTimeoutMS is the time, in milliseconds, that a SQLite write
+	// waits for another process's write lock. Default 10000.
 	BusyTimeoutMS int `json:"busy_timeout_ms,omitempty"`
 	// DefaultCount is the search and history page size when the request
 	// sets no _count. Default 50.

@@ -167,11 +167,13 @@ func extractIndex(resourceType string, body []byte, top []member, resolve func(s
 		}
 		return nil
 	}
+
 	var rows []indexRow
 	rows = appendIdentifiers(rows, get("identifier"))
 	rows = appendStatus(rows, get("status"))
 	rows = appendCode(rows, get("code"))
 	rows = appendReferences(rows, get, resolve)
+
 	if personTypes[resourceType] {
 		rows = appendHumanNames(rows, get("name"))
 	}
@@ -180,6 +182,7 @@ func extractIndex(resourceType string, body []byte, top []member, resolve func(s
 			rows = append(rows, indexRow{param: "name", qualifier: name, value: normalizeString(name)})
 		}
 	}
+
 	if birthDateTypes[resourceType] {
 		rows = appendDates(rows, "birthdate", get("birthDate"))
 	}

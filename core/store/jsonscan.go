@@ -49,9 +49,9 @@ type scanResult struct {
 
 // scanResource walks a JSON object once and records the spans of its
 // top-level members, of meta.versionId and meta.lastUpdated, of every
-// "reference" string and of every "data" string. The input must be valid
-// JSON (checked by the caller); the scanner still bounds every index so
-// that it returns an error, never panics, on text it does not expect.
+// "reference" string and of every "data" string. The caller checks that
+// the input is valid JSON. The scanner still bounds every index, so text
+// it does not expect gets an error and never a panic.
 func scanResource(b []byte) (*scanResult, error) {
 	s := &scanner{b: b, res: &scanResult{}}
 	i := s.skipSpace(0)

@@ -166,10 +166,12 @@ func parseDateValue(value string) (prefix string, lo, hi int64, err error) {
 }
 
 // dateCondition compares a stored range [loCol, hiCol) with the searched
-// range [lo, hi), following the FHIR date search semantics: eq means the
-// stored range lies within the searched one, gt and lt mean part of it
-// lies after or before, ge and le also accept overlap, sa and eb mean all
-// of it lies after or before.
+// range [lo, hi), with the FHIR date search semantics:
+//
+//   - eq: the stored range lies within the searched one (ne: it does not);
+//   - gt, lt: part of the stored range lies after or before it;
+//   - ge, le: as gt and lt, or the ranges overlap;
+//   - sa, eb: all of the stored range lies after or before it.
 func dateCondition(prefix, loCol, hiCol string, lo, hi int64) (string, []any, error) {
 	switch prefix {
 	case "eq":

@@ -11,7 +11,7 @@ import (
 	"github.com/healthhub/healthhub/sdk"
 )
 
-// queryer is what reads need from *sql.DB and *sql.Tx, so that a
+// queryer is the read interface that *sql.DB and *sql.Tx share, so that a
 // transaction can read its own writes.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

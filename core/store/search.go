@@ -185,7 +185,7 @@ func encodeCursor(c cursorState) string {
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
-// where returns the filter of the search, without paging.
+// where builds the SQL filter of the search, without paging.
 func (spec *searchSpec) where(tenant string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("r.tenant = ? AND r.type = ? AND r.deleted = ?")

@@ -69,7 +69,7 @@ type DB struct {
 	Write   *sql.DB
 }
 
-// Open opens the database described by opts and checks that it answers.
+// Open opens the database described by opts and pings it.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	switch opts.Dialect {
 	case SQLite:

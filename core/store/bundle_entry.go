@@ -64,7 +64,7 @@ func entryResource(i int, e entryJSON, fail func(string, sdk.IssueCode, string, 
 	if len(e.Resource) == 0 {
 		return nil, fail("/resource", sdk.CodeRequired, "missing resource: add the resource to write")
 	}
-	p, err := prepare(e.Resource, true)
+	p, err := prepare(e.Resource)
 	if err != nil {
 		o := sdk.AsOutcome(err)
 		issues := make([]sdk.Issue, len(o.Issues))

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/healthhub/healthhub/core/internal/dbtest"
 	"github.com/healthhub/healthhub/core/store"
 	"github.com/healthhub/healthhub/sdk"
 	"github.com/stretchr/testify/assert"
@@ -124,6 +125,30 @@ func TestTransactionRejectsUnsupportedEntries(t *testing.T) {
 			is:     sdk.ErrInvalid,
 		},
 		{
+			name:   "invalid json in a resource",
+			bundle: `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient",},"request":{"method":"POST","url":"Patient"}}]}`,
+			path:   "",
+			is:     sdk.ErrInvalid,
+		},
+		{
+			name:   "missing comma between entries",
+			bundle: `{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":"Patient/a"}} {"request":{"method":"GET","url":"Patient/b"}}]}`,
+			path:   "/entry",
+			is:     sdk.ErrInvalid,
+		},
+		{
+			name:   "invalid json in an ignored member",
+			bundle: `{"resourceType":"Bundle","type":"transaction","meta":{"x":tru},"entry":[]}`,
+			path:   "/meta",
+			is:     sdk.ErrInvalid,
+		},
+		{
+			name:   "text after the bundle",
+			bundle: `{"resourceType":"Bundle","type":"transaction","entry":[]} {}`,
+			path:   "",
+			is:     sdk.ErrInvalid,
+		},
+		{
 			name:   "not a bundle",
 			bundle: `{"resourceType":"Patient"}`,
 			path:   "/resourceType",
@@ -146,6 +171,14 @@ func TestTransactionRejectsUnsupportedEntries(t *testing.T) {
 			})
 		}
 	})
+}
+
+func TestTransactionReportsSyntaxErrorOffset(t *testing.T) {
+	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient",},"request":{"method":"POST","url":"Patient"}}]}`
+	s := openStore(t, dbtest.Backends[0], store.Options{})
+	_, err := s.ProcessBundle(context.Background(), "acme", []byte(bundle))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "byte 94: invalid character '}'")
 }
 
 func TestTransactionConditionalCreate(t *testing.T) {

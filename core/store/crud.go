@@ -13,7 +13,7 @@ func (s *sqlStore) Create(ctx context.Context, tenant string, body []byte) (*Res
 	if err := checkTenant("create", tenant); err != nil {
 		return nil, err
 	}
-	p, err := prepare(body, false)
+	p, err := prepare(body)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func (s *sqlStore) Update(ctx context.Context, tenant, resourceType, id string, 
 	if err := checkTarget(op, tenant, resourceType, id); err != nil {
 		return nil, false, err
 	}
-	p, err := prepare(body, false)
+	p, err := prepare(body)
 	if err != nil {
 		return nil, false, err
 	}

@@ -22,11 +22,9 @@ type prepared struct {
 	blobs []blobRef
 }
 
-// prepare checks that raw is one JSON resource and scans it. validated
-// skips the JSON syntax check for text that a JSON decoder has already
-// accepted, such as a resource inside a decoded Bundle.
-func prepare(raw []byte, validated bool) (*prepared, error) {
-	if !validated && !json.Valid(raw) {
+// prepare checks that raw is one JSON resource and scans it.
+func prepare(raw []byte) (*prepared, error) {
+	if !json.Valid(raw) {
 		return nil, sdk.NewOutcome(sdk.Issue{Severity: sdk.SeverityError, Code: sdk.CodeStructure,
 			Diagnostics: "read resource: body is not valid JSON: check quoting and commas"})
 	}

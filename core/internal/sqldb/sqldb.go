@@ -67,6 +67,10 @@ type DB struct {
 	Dialect Dialect
 	Read    *sql.DB
 	Write   *sql.DB
+
+	// checkpointer copies the SQLite write-ahead log into the database
+	// file in the background; nil on PostgreSQL.
+	checkpointer *checkpointer
 }
 
 // Open opens the database described by opts and pings it.
@@ -98,6 +102,10 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	base.Set("_synchronous", sync)
 	base.Add("_pragma", "cache_size(-16000)")
 	base.Add("_pragma", "temp_store(memory)")
+	// Commits checkpoint the write-ahead log only when it passes this many
+	// pages (40 MB at the default 4 KiB page). Below that, the background
+	// checkpointer copies it, off the writer's path.
+	base.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", autoCheckpointPages))
 
 	writeQuery := cloneValues(base)
 	writeQuery.Set("_journal_mode", "WAL")
@@ -122,7 +130,14 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(max(opts.PoolSize, 1))
 	read.SetMaxIdleConns(max(opts.PoolSize, 1))
-	return &DB{Dialect: SQLite, Read: read, Write: write}, nil
+
+	cp, err := startCheckpointer(opts.Path, base)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open sqlite database %s: %w", opts.Path, err)
+	}
+	return &DB{Dialect: SQLite, Read: read, Write: write, checkpointer: cp}, nil
 }
 
 func sqliteSynchronous(level string) (string, error) {
@@ -177,8 +192,11 @@ func openPostgres(ctx context.Context, opts Options) (*DB, error) {
 	return &DB{Dialect: Postgres, Read: pool, Write: pool}, nil
 }
 
-// Close closes both pools.
+// Close stops the checkpointer and closes both pools.
 func (db *DB) Close() error {
+	if db.checkpointer != nil {
+		db.checkpointer.stop()
+	}
 	err := db.Write.Close()
 	if db.Read != db.Write {
 		err = errors.Join(err, db.Read.Close())

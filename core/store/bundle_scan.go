@@ -9,39 +9,86 @@ import (
 )
 
 // decodeBundle reads the parts of a Bundle the store uses. Entry resources
-// are slices of body, not copies, so that a large bundle is neither copied
-// nor decoded twice. The scanner checks the Bundle's structure; every other
-// member value is checked with json.Valid here, and each resource later,
-// when it is prepared on all CPUs.
+// are slices of body, not copies, and the scanner walks each byte once, so
+// that a large bundle is neither copied nor scanned twice here. The scanner
+// checks the Bundle's structure; every other member value is checked with
+// json.Valid here, and each resource later, when it is prepared on all
+// CPUs.
 func decodeBundle(body []byte) (*bundleJSON, error) {
 	s := &scanner{b: body, res: &scanResult{}, quiet: true}
-	start := s.skipSpace(0)
-	members, end, err := s.members(start)
+	b := &bundleJSON{}
+	var fieldErr error
+	end, err := s.walkMembers(s.skipSpace(0), func(name []byte, start int) (int, error) {
+		if string(name) == "entry" {
+			entries, end, err := decodeEntries(s, start)
+			b.Entry = entries
+			return end, err
+		}
+		end, err := s.value(start, 1, name)
+		if err != nil {
+			return 0, err
+		}
+		value := body[start:end]
+		switch string(name) {
+		case "resourceType":
+			err = json.Unmarshal(value, &b.ResourceType)
+		case "type":
+			err = json.Unmarshal(value, &b.Type)
+		default:
+			err = checkValid(value)
+		}
+		if err != nil && fieldErr == nil {
+			fieldErr = structureError("/"+string(name), err)
+		}
+		return end, nil
+	})
 	if err != nil {
 		return nil, syntaxError(body, err)
 	}
 	if s.skipSpace(end) != len(body) {
 		return nil, structureError("", fmt.Errorf("text after the closing brace at byte %d", end))
 	}
-
-	b := &bundleJSON{}
-	for _, m := range members {
-		value := body[m.value.start:m.value.end]
-		switch m.key {
-		case "resourceType":
-			err = json.Unmarshal(value, &b.ResourceType)
-		case "type":
-			err = json.Unmarshal(value, &b.Type)
-		case "entry":
-			b.Entry, err = decodeEntries(s, m.value.start)
-		default:
-			err = checkValid(value)
-		}
-		if err != nil {
-			return nil, structureError("/"+m.key, err)
-		}
+	if fieldErr != nil {
+		return nil, fieldErr
 	}
 	return b, nil
+}
+
+// decodeEntries reads the entry array at start and returns its end.
+func decodeEntries(s *scanner, start int) ([]entryJSON, int, error) {
+	var entries []entryJSON
+	var fieldErr error
+	end, err := s.walkElements(start, func(elStart int) (int, error) {
+		i := len(entries)
+		entries = append(entries, entryJSON{})
+		e := &entries[i]
+		return s.walkMembers(elStart, func(name []byte, vStart int) (int, error) {
+			vEnd, err := s.value(vStart, 2, name)
+			if err != nil {
+				return 0, err
+			}
+			value := s.b[vStart:vEnd]
+			switch string(name) {
+			case "fullUrl":
+				err = json.Unmarshal(value, &e.FullURL)
+			case "resource":
+				e.Resource = json.RawMessage(value)
+			case "request":
+				e.Request = &requestJSON{}
+				err = json.Unmarshal(value, e.Request)
+			default:
+				err = checkValid(value)
+			}
+			if err != nil && fieldErr == nil {
+				fieldErr = structureError(fmt.Sprintf("/entry/%d/%s", i, name), err)
+			}
+			return vEnd, nil
+		})
+	})
+	if err == nil {
+		err = fieldErr
+	}
+	return entries, end, err
 }
 
 // syntaxError describes a body the scanner could not walk, with the byte
@@ -62,38 +109,6 @@ func checkValid(value []byte) error {
 	return nil
 }
 
-func decodeEntries(s *scanner, start int) ([]entryJSON, error) {
-	elements, err := s.elements(start)
-	if err != nil {
-		return nil, err
-	}
-	entries := make([]entryJSON, len(elements))
-	for i, el := range elements {
-		members, _, err := s.members(el.start)
-		if err != nil {
-			return nil, structureError(fmt.Sprintf("/entry/%d", i), err)
-		}
-		for _, m := range members {
-			value := s.b[m.value.start:m.value.end]
-			switch m.key {
-			case "fullUrl":
-				err = json.Unmarshal(value, &entries[i].FullURL)
-			case "resource":
-				entries[i].Resource = json.RawMessage(value)
-			case "request":
-				entries[i].Request = &requestJSON{}
-				err = json.Unmarshal(value, entries[i].Request)
-			default:
-				err = checkValid(value)
-			}
-			if err != nil {
-				return nil, structureError(fmt.Sprintf("/entry/%d/%s", i, m.key), err)
-			}
-		}
-	}
-	return entries, nil
-}
-
 func structureError(path string, err error) error {
 	if o := sdk.AsOutcome(err); o != nil && o.Issues[0].Path != "" {
 		return err
@@ -106,72 +121,69 @@ func structureError(path string, err error) error {
 		Diagnostics: fmt.Sprintf("process bundle: %s is not valid: %v: send a JSON Bundle", where, err)})
 }
 
-// members returns the members of the object at i and the object's end.
-// It checks the object's punctuation; values are checked by the caller.
-func (s *scanner) members(i int) ([]member, int, error) {
+// walkMembers walks the object at i: for each member it calls value with
+// the member's name and the start of its value, and value returns the
+// value's end. It checks the object's punctuation and returns its end.
+func (s *scanner) walkMembers(i int, value func(name []byte, start int) (int, error)) (int, error) {
 	if i >= len(s.b) || s.b[i] != '{' {
-		return nil, 0, fmt.Errorf("expected an object")
+		return 0, fmt.Errorf("expected an object")
 	}
-	var out []member
 	i = s.skipSpace(i + 1)
 	if i < len(s.b) && s.b[i] == '}' {
-		return out, i + 1, nil
+		return i + 1, nil
 	}
 	for i < len(s.b) && s.b[i] == '"' {
 		keyEnd, err := s.str(i)
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		name := keyName(s.b[i:keyEnd])
 		colon := s.skipSpace(keyEnd)
 		if colon >= len(s.b) || s.b[colon] != ':' {
-			return nil, 0, fmt.Errorf("expected ':' after member %q", name)
+			return 0, fmt.Errorf("expected ':' after member %q", name)
 		}
-		start := s.skipSpace(colon + 1)
-		end, err := s.value(start, 1, name)
+		end, err := value(name, s.skipSpace(colon+1))
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
-		out = append(out, member{key: string(name), value: span{start, end}})
 		i = s.skipSpace(end)
 		switch {
 		case i < len(s.b) && s.b[i] == ',':
 			i = s.skipSpace(i + 1)
 		case i < len(s.b) && s.b[i] == '}':
-			return out, i + 1, nil
+			return i + 1, nil
 		default:
-			return nil, 0, fmt.Errorf("expected ',' or '}' after member %q", name)
+			return 0, fmt.Errorf("expected ',' or '}' after member %q", name)
 		}
 	}
-	return nil, 0, fmt.Errorf("expected a member name at byte %d", i)
+	return 0, fmt.Errorf("expected a member name at byte %d", i)
 }
 
-// elements returns the spans of the elements of the array at i. It checks
-// the array's punctuation; values are checked by the caller.
-func (s *scanner) elements(i int) ([]span, error) {
+// walkElements walks the array at i, calling value with the start of each
+// element; value returns the element's end. It checks the array's
+// punctuation and returns its end.
+func (s *scanner) walkElements(i int, value func(start int) (int, error)) (int, error) {
 	if i >= len(s.b) || s.b[i] != '[' {
-		return nil, fmt.Errorf("expected an array")
+		return 0, fmt.Errorf("expected an array")
 	}
-	var out []span
 	i = s.skipSpace(i + 1)
 	if i < len(s.b) && s.b[i] == ']' {
-		return out, nil
+		return i + 1, nil
 	}
-	for i < len(s.b) {
-		end, err := s.value(i, 1, nil)
+	for n := 0; i < len(s.b); n++ {
+		end, err := value(i)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		out = append(out, span{i, end})
 		i = s.skipSpace(end)
 		switch {
 		case i < len(s.b) && s.b[i] == ',':
 			i = s.skipSpace(i + 1)
 		case i < len(s.b) && s.b[i] == ']':
-			return out, nil
+			return i + 1, nil
 		default:
-			return nil, fmt.Errorf("expected ',' or ']' after element %d", len(out)-1)
+			return 0, fmt.Errorf("expected ',' or ']' after element %d", n)
 		}
 	}
-	return nil, fmt.Errorf("array ends early")
+	return 0, fmt.Errorf("array ends early")
 }

@@ -133,7 +133,7 @@ func TestTransactionRejectsUnsupportedEntries(t *testing.T) {
 		{
 			name:   "missing comma between entries",
 			bundle: `{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":"Patient/a"}} {"request":{"method":"GET","url":"Patient/b"}}]}`,
-			path:   "/entry",
+			path:   "",
 			is:     sdk.ErrInvalid,
 		},
 		{

@@ -50,6 +50,7 @@ func TestCreateKeepsBytes(t *testing.T) {
 				ctx := context.Background()
 				created, err := s.Create(ctx, "acme", []byte(tc.body))
 				require.NoError(t, err)
+				assert.Regexp(t, `^[A-Za-z0-9\-.]{1,64}$`, created.ID, "server-assigned ids are FHIR ids")
 				lu := created.LastUpdated.Format("2006-01-02T15:04:05.000000Z07:00")
 				want := strings.NewReplacer("ID", created.ID, "LU", lu).Replace(tc.want)
 				assert.Equal(t, want, string(created.Body))

@@ -103,3 +103,5 @@ func newID() string {
 	}
 	return string(out)
 }
+
+var _ Store = (*sqlStore)(nil)

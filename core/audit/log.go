@@ -74,6 +74,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	set.db.Logger = opts.Logger
 	migrations, err := sqldb.LoadMigrations(migrationFiles, path.Join("migrations", string(set.db.Dialect)))
 	if err != nil {
 		return nil, err

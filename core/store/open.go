@@ -49,6 +49,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	set.db.Logger = opts.Logger
 	migrations, err := sqldb.LoadMigrations(migrationFiles, path.Join("migrations", string(set.db.Dialect)))
 	if err != nil {
 		return nil, err
@@ -74,7 +75,9 @@ func Open(ctx context.Context, cfg Config, opts Options) (Store, error) {
 }
 
 func (s *sqlStore) Close() error {
-	return s.db.Close()
+	err := s.db.Close()
+	s.log.Info("store closed", "error", err)
+	return err
 }
 
 // q rebinds a query for the dialect.

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"net/url"
 	"time"
 )
@@ -23,18 +24,22 @@ const (
 // now, a later run copies.
 type checkpointer struct {
 	db     *sql.DB
+	log    *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startCheckpointer(path string, base url.Values) (*checkpointer, error) {
+func startCheckpointer(path string, base url.Values, logger *slog.Logger) (*checkpointer, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+base.Encode())
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, cancel: cancel, done: make(chan struct{})}
+	c := &checkpointer{db: db, log: logger.With("path", path), cancel: cancel, done: make(chan struct{})}
 	go c.run(ctx)
 	return c, nil
 }
@@ -43,14 +48,24 @@ func (c *checkpointer) run(ctx context.Context) {
 	defer close(c.done)
 	ticker := time.NewTicker(checkpointInterval)
 	defer ticker.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			// Errors are left to the next run and to the writers'
-			// auto-checkpoint: a missed checkpoint only lets the log grow.
-			_, _ = c.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+		// A failure is left to the next run and to the writers'
+		// auto-checkpoint, because a missed checkpoint only lets the log
+		// grow. It is logged once until a checkpoint succeeds again.
+		_, err := c.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			c.log.Warn("sqlite background checkpoint failed; retrying", "error", err)
+			failing = true
+		case err == nil && failing:
+			c.log.Info("sqlite background checkpoint recovered")
+			failing = false
 		}
 	}
 }

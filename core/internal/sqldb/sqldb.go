@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -56,6 +57,8 @@ type Options struct {
 	PoolSize int
 	// AppName is sent to PostgreSQL as application_name.
 	AppName string
+	// Logger receives background checkpoint failures. Nil discards them.
+	Logger *slog.Logger
 }
 
 // DB is an open database: a pool for reads and a pool for writes. On
@@ -131,7 +134,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(max(opts.PoolSize, 1))
 	read.SetMaxIdleConns(max(opts.PoolSize, 1))
 
-	cp, err := startCheckpointer(opts.Path, base)
+	cp, err := startCheckpointer(opts.Path, base, opts.Logger)
 	if err != nil {
 		write.Close()
 		read.Close()

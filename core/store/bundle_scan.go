@@ -11,8 +11,8 @@ import (
 // decodeBundle reads the parts of a Bundle the store uses. Entry resources
 // are slices of body, not copies, and the scanner walks each byte once, so
 // that a large bundle is neither copied nor scanned twice here. The scanner
-// checks the Bundle's structure; every other member value is checked with
-// json.Valid here, and each resource later, when it is prepared on all
+// checks the Bundle's structure, and json.Valid checks every other member
+// value here. Each resource is checked later, when it is prepared on all
 // CPUs.
 func decodeBundle(body []byte) (*bundleJSON, error) {
 	s := &scanner{b: body, res: &scanResult{}, quiet: true}

@@ -20,8 +20,9 @@ const (
 // checkpointer runs PASSIVE checkpoints on a connection of its own, so that
 // copying the write-ahead log into the database file uses another CPU
 // instead of delaying the commit that crosses the auto-checkpoint size. A
-// PASSIVE checkpoint never waits for readers or writers; what it cannot copy
-// now, a later run copies.
+// PASSIVE checkpoint copies what it can without waiting for readers or
+// writers (SQLite documentation of sqlite3_wal_checkpoint_v2), and a later
+// run copies the rest.
 type checkpointer struct {
 	db     *sql.DB
 	log    *slog.Logger

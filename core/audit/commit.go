@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -55,15 +56,56 @@ func (l *Log) commit(ctx context.Context, batch []*appendRequest) error {
 // and locks it until the transaction ends (FOR UPDATE on PostgreSQL; the
 // database write lock on SQLite).
 func (l *Log) lockHead(ctx context.Context, tx *sql.Tx, tenant string) (head, error) {
-	_, err := tx.ExecContext(ctx, l.db.Rebind(`INSERT INTO audit_heads (tenant, seq, hash, event_id, checkpoint_seq, checkpoint_time)
+	var h head
+	selectHead := l.selectHeadQuery()
+	err := l.exec(ctx, tx, selectHead, func(stmt *sql.Stmt) error {
+		return stmt.QueryRowContext(ctx, tenant).Scan(&h.seq, &h.hash, &h.checkpointSeq, &h.checkpointTime)
+	})
+	if !errors.Is(err, sql.ErrNoRows) {
+		return h, err
+	}
+
+	// A new tenant: another writer may create the head at the same time,
+	// so insert without failing, then lock whichever row won.
+	_, err = tx.ExecContext(ctx, l.db.Rebind(`INSERT INTO audit_heads (tenant, seq, hash, event_id, checkpoint_seq, checkpoint_time)
 		VALUES (?, 0, ?, '', 0, 0) ON CONFLICT (tenant) DO NOTHING`), tenant, genesisHash)
 	if err != nil {
 		return head{}, err
 	}
-	var h head
-	err = tx.QueryRowContext(ctx, l.db.Rebind(`SELECT seq, hash, checkpoint_seq, checkpoint_time FROM audit_heads WHERE tenant = ?`+l.db.ForUpdate()), tenant).
-		Scan(&h.seq, &h.hash, &h.checkpointSeq, &h.checkpointTime)
+	err = tx.QueryRowContext(ctx, selectHead, tenant).Scan(&h.seq, &h.hash, &h.checkpointSeq, &h.checkpointTime)
 	return h, err
+}
+
+func (l *Log) selectHeadQuery() string {
+	return l.db.Rebind(`SELECT seq, hash, checkpoint_seq, checkpoint_time FROM audit_heads WHERE tenant = ?` + l.db.ForUpdate())
+}
+
+func (l *Log) updateHeadQuery() string {
+	return l.db.Rebind(`UPDATE audit_heads SET seq = ?, hash = ?, event_id = ?, checkpoint_seq = ?, checkpoint_time = ? WHERE tenant = ?`)
+}
+
+func (l *Log) insertEventsQuery(n int) string {
+	return l.db.Rebind(`INSERT INTO audit_events (` + eventColumns + `) VALUES ` + sqldb.Placeholders(n, eventColumnCount))
+}
+
+// exec runs fn with the statement for query: a cached prepared statement on
+// SQLite, whose single write connection keeps it. On PostgreSQL pgx already
+// caches prepared statements per connection, so the query runs as is.
+func (l *Log) exec(ctx context.Context, tx *sql.Tx, query string, fn func(*sql.Stmt) error) error {
+	if l.stmts == nil {
+		stmt, err := tx.PrepareContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		return fn(stmt)
+	}
+	stmt, err := l.stmts.InTx(ctx, tx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	return fn(stmt)
 }
 
 func (l *Log) extendChain(ctx context.Context, tx *sql.Tx, tenant string, records []*Record) error {
@@ -83,8 +125,18 @@ func (l *Log) extendChain(ctx context.Context, tx *sql.Tx, tenant string, record
 		}
 		args = append(args, row...)
 	}
-	query := `INSERT INTO audit_events (` + eventColumns + `) VALUES ` + sqldb.Placeholders(len(records), eventColumnCount)
-	if _, err := tx.ExecContext(ctx, l.db.Rebind(query), args...); err != nil {
+	query := l.insertEventsQuery(len(records))
+	if len(records) == 1 {
+		// The common case under light load: a batch of one, whose
+		// statement is worth keeping prepared.
+		err = l.exec(ctx, tx, query, func(stmt *sql.Stmt) error {
+			_, err := stmt.ExecContext(ctx, args...)
+			return err
+		})
+	} else {
+		_, err = tx.ExecContext(ctx, query, args...)
+	}
+	if err != nil {
 		return err
 	}
 
@@ -97,9 +149,10 @@ func (l *Log) extendChain(ctx context.Context, tx *sql.Tx, tenant string, record
 		h.checkpointSeq, h.checkpointTime = h.seq, now
 	}
 	last := records[len(records)-1]
-	_, err = tx.ExecContext(ctx, l.db.Rebind(`UPDATE audit_heads SET seq = ?, hash = ?, event_id = ?, checkpoint_seq = ?, checkpoint_time = ? WHERE tenant = ?`),
-		h.seq, h.hash, last.ID, h.checkpointSeq, h.checkpointTime, tenant)
-	return err
+	return l.exec(ctx, tx, l.updateHeadQuery(), func(stmt *sql.Stmt) error {
+		_, err := stmt.ExecContext(ctx, h.seq, h.hash, last.ID, h.checkpointSeq, h.checkpointTime, tenant)
+		return err
+	})
 }
 
 func eventRow(r *Record) ([]any, error) {

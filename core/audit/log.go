@@ -44,6 +44,7 @@ type Options struct {
 // Log is the audit trail of one database. It is safe for concurrent use.
 type Log struct {
 	db     *sqldb.DB
+	stmts  *sqldb.StmtCache // SQLite only; see exec
 	set    settings
 	signer ed25519.PrivateKey
 	keyID  string
@@ -100,6 +101,13 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Log, error) {
 		return l, nil
 	}
 	l.keyID = keys.ID(l.signer.Public().(ed25519.PublicKey))
+	if db.Dialect == sqldb.SQLite {
+		l.stmts = sqldb.NewStmtCache(db.Write)
+		if err := l.stmts.Prepare(ctx, l.selectHeadQuery(), l.updateHeadQuery(), l.insertEventsQuery(1)); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open audit log: prepare statements: %w", err)
+		}
+	}
 	l.pending = make(chan *appendRequest, set.maxBatch)
 	go l.run()
 	l.log.Info("audit log opened", "driver", set.db.Dialect, "synchronous", set.db.Synchronous, "key_id", l.keyID)
@@ -227,6 +235,9 @@ func (l *Log) Close() error {
 		err = l.Checkpoint(ctx)
 		cancel()
 		l.log.Info("audit log closed", "error", err)
+	}
+	if l.stmts != nil {
+		err = errors.Join(err, l.stmts.Close())
 	}
 	return errors.Join(err, l.db.Close())
 }

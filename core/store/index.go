@@ -264,27 +264,25 @@ func appendCode(rows []indexRow, raw []byte) []indexRow {
 	return rows
 }
 
-// appendReferences indexes subject (any target) and patient: the patient
-// member, or a subject or beneficiary that points to a Patient.
+// appendReferences indexes subject (any target) and patient (the patient
+// and beneficiary members). A subject that points to a Patient is stored
+// once, as subject: the patient parameter also matches subject rows whose
+// target type is Patient (see searchParams).
 func appendReferences(rows []indexRow, get func(string) []byte, resolve func(string) string) []indexRow {
-	seenPatient := map[string]bool{}
-	addPatient := func(targetType, targetID string) {
-		key := targetType + "/" + targetID
-		if targetType == "Patient" && !seenPatient[key] {
-			seenPatient[key] = true
-			rows = append(rows, indexRow{param: "patient", qualifier: targetType, value: targetID})
-		}
-	}
 	for _, name := range []string{"subject", "patient", "beneficiary"} {
+		param := "patient"
+		if name == "subject" {
+			param = "subject"
+		}
 		for _, ref := range unmarshalList[referenceJSON](get(name)) {
 			if ref.Reference == "" {
 				continue
 			}
 			targetType, targetID := splitReference(resolve(ref.Reference))
-			if name == "subject" {
-				rows = append(rows, indexRow{param: "subject", qualifier: targetType, value: targetID})
+			if param == "patient" && targetType != "Patient" {
+				continue
 			}
-			addPatient(targetType, targetID)
+			rows = append(rows, indexRow{param: param, qualifier: targetType, value: targetID})
 		}
 	}
 	return rows

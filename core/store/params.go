@@ -6,9 +6,20 @@ import (
 	"strings"
 )
 
-// indexSubquery selects the resources with a row of param in a search
-// table (%[1]s) that meets one of the alternatives (%[2]s).
-const indexSubquery = "r.seq IN (SELECT s.seq FROM %[1]s s WHERE s.tenant = r.tenant AND s.type = r.type AND s.param = ? AND (%[2]s))"
+// indexSubquery selects the resources with a row in a search table (%[1]s)
+// of one of the stored parameters (%[2]s) that meets one of the
+// alternatives (%[3]s).
+const indexSubquery = "r.seq IN (SELECT s.seq FROM %[1]s s WHERE s.tenant = r.tenant AND s.type = r.type AND %[2]s AND (%[3]s))"
+
+// searchParams returns the stored parameters a search parameter reads:
+// patient also reads subject rows, because a subject that points to a
+// Patient is stored only as subject.
+func searchParams(name string) (string, []any) {
+	if name == "patient" {
+		return "s.param IN (?, ?)", []any{"patient", "subject"}
+	}
+	return "s.param = ?", []any{name}
+}
 
 var errUnknownParam = errors.New("unknown parameter for this resource type")
 
@@ -48,7 +59,8 @@ func searchClause(resourceType, name, modifier, value string, supported map[stri
 	if kind == kindDate {
 		table = "search_date"
 	}
-	return clause{sql: fmt.Sprintf(indexSubquery, table, strings.Join(alts, " OR ")), args: append([]any{name}, args...)}, nil
+	paramSQL, paramArgs := searchParams(name)
+	return clause{sql: fmt.Sprintf(indexSubquery, table, paramSQL, strings.Join(alts, " OR ")), args: append(paramArgs, args...)}, nil
 }
 
 func alternative(kind paramKind, name, modifier, value string) (string, []any, error) {

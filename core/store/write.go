@@ -248,7 +248,9 @@ func (w *writeOp) render(now time.Time, refs *references) error {
 // values) and
 // resource_blobs.
 func (s *sqlStore) insertWrites(ctx context.Context, tx *sql.Tx, tenant string, ops []*writeOp, now time.Time) error {
-	var resources, versions, tokens, dates, blobs [][]any
+	// Each slice holds the column values of its table's rows, row after
+	// row, ready to bind.
+	var resources, versions, tokens, dates, blobs []any
 	var reindexed []any
 	for _, w := range ops {
 		if w.skip {
@@ -259,20 +261,20 @@ func (s *sqlStore) insertWrites(ctx context.Context, tx *sql.Tx, tenant string, 
 		if !deleted {
 			body = w.body
 		}
-		resources = append(resources, []any{w.seq, tenant, w.resourceType, w.id, w.version, now.UnixMicro(), deleted})
-		versions = append(versions, []any{tenant, w.seq, w.version, now.UnixMicro(), deleted, body, len(w.offsets)})
+		resources = append(resources, w.seq, tenant, w.resourceType, w.id, w.version, now.UnixMicro(), deleted)
+		versions = append(versions, tenant, w.seq, w.version, now.UnixMicro(), deleted, body, len(w.offsets))
 		if !w.isNew {
 			reindexed = append(reindexed, w.seq)
 		}
 		for _, r := range w.index {
 			if r.date {
-				dates = append(dates, []any{tenant, w.seq, r.param, r.lo, r.hi, w.resourceType})
+				dates = append(dates, tenant, w.seq, r.param, r.lo, r.hi, w.resourceType)
 			} else {
-				tokens = append(tokens, []any{tenant, w.seq, r.param, r.qualifier, r.value, w.resourceType})
+				tokens = append(tokens, tenant, w.seq, r.param, r.qualifier, r.value, w.resourceType)
 			}
 		}
 		for i, b := range w.res.blobRefs() {
-			blobs = append(blobs, []any{tenant, w.seq, w.version, i, w.offsets[i], b.key, b.sha256, b.size})
+			blobs = append(blobs, tenant, w.seq, w.version, i, w.offsets[i], b.key, b.sha256, b.size)
 		}
 	}
 
@@ -319,38 +321,31 @@ const maxRowsPerInsert = 500
 // of a large transaction costs more than executing a prepared one again.
 const rowsPerStatement = 64
 
-// insertRows inserts rows with multi-row INSERT statements: a prepared
-// statement of rowsPerStatement rows, executed as often as the rows fill
-// it, then one statement for the rest.
-func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, prefix string, cols int, rows [][]any, suffix string) error {
-	args := make([]any, 0, rowsPerStatement*cols)
-	flatten := func(chunk [][]any) []any {
-		args = args[:0]
-		for _, r := range chunk {
-			args = append(args, r...)
-		}
-		return args
-	}
-
-	if full := len(rows) / rowsPerStatement; full > 1 {
+// insertRows inserts rows with multi-row INSERT statements. values holds
+// cols values per row, row after row. A prepared statement of
+// rowsPerStatement rows runs as often as the rows fill it, then one
+// statement takes the rest.
+func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, prefix string, cols int, values []any, suffix string) error {
+	chunk := rowsPerStatement * cols
+	if full := len(values) / chunk; full > 1 {
 		stmt, err := tx.PrepareContext(ctx, s.q(prefix+sqldb.Placeholders(rowsPerStatement, cols)+suffix))
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for range full {
-			if _, err := stmt.ExecContext(ctx, flatten(rows[:rowsPerStatement])...); err != nil {
+			if _, err := stmt.ExecContext(ctx, values[:chunk]...); err != nil {
 				return err
 			}
-			rows = rows[rowsPerStatement:]
+			values = values[chunk:]
 		}
 	}
-	for len(rows) > 0 {
-		n := min(len(rows), maxRowsPerInsert)
-		if _, err := tx.ExecContext(ctx, s.q(prefix+sqldb.Placeholders(n, cols)+suffix), flatten(rows[:n])...); err != nil {
+	for len(values) > 0 {
+		n := min(len(values), maxRowsPerInsert*cols)
+		if _, err := tx.ExecContext(ctx, s.q(prefix+sqldb.Placeholders(n/cols, cols)+suffix), values[:n]...); err != nil {
 			return err
 		}
-		rows = rows[n:]
+		values = values[n:]
 	}
 	return nil
 }

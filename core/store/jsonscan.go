@@ -53,7 +53,8 @@ type scanResult struct {
 // the input is valid JSON. The scanner still bounds every index, so text
 // it does not expect gets an error and never a panic.
 func scanResource(b []byte) (*scanResult, error) {
-	s := &scanner{b: b, res: &scanResult{}}
+	// Resources rarely have more than 16 top-level members.
+	s := &scanner{b: b, res: &scanResult{top: make([]member, 0, 16)}}
 	i := s.skipSpace(0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, sdk.Invalidf("", "read resource: body is not a JSON object: send one resource as a JSON object")

@@ -249,9 +249,23 @@ func (w *writeOp) render(now time.Time, refs *references) error {
 // resource_blobs.
 func (s *sqlStore) insertWrites(ctx context.Context, tx *sql.Tx, tenant string, ops []*writeOp, now time.Time) error {
 	// Each slice holds the column values of its table's rows, row after
-	// row, ready to bind.
-	var resources, versions, tokens, dates, blobs []any
-	var reindexed []any
+	// row, ready to bind. Sizing them up front saves regrowing large
+	// slices of a big transaction.
+	var tokenRows, dateRows int
+	for _, w := range ops {
+		for _, r := range w.index {
+			if r.date {
+				dateRows++
+			} else {
+				tokenRows++
+			}
+		}
+	}
+	resources := make([]any, 0, 7*len(ops))
+	versions := make([]any, 0, 7*len(ops))
+	tokens := make([]any, 0, 6*tokenRows)
+	dates := make([]any, 0, 6*dateRows)
+	var blobs, reindexed []any
 	for _, w := range ops {
 		if w.skip {
 			continue

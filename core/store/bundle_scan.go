@@ -24,7 +24,7 @@ func decodeBundle(body []byte) (*bundleJSON, error) {
 			b.Entry = entries
 			return end, err
 		}
-		end, err := s.value(start, 1, name)
+		end, err := s.skip(start)
 		if err != nil {
 			return 0, err
 		}
@@ -63,7 +63,7 @@ func decodeEntries(s *scanner, start int) ([]entryJSON, int, error) {
 		entries = append(entries, entryJSON{})
 		e := &entries[i]
 		return s.walkMembers(elStart, func(name []byte, vStart int) (int, error) {
-			vEnd, err := s.value(vStart, 2, name)
+			vEnd, err := s.skip(vStart)
 			if err != nil {
 				return 0, err
 			}

@@ -127,7 +127,7 @@ func TestTransactionRejectsUnsupportedEntries(t *testing.T) {
 		{
 			name:   "invalid json in a resource",
 			bundle: `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient",},"request":{"method":"POST","url":"Patient"}}]}`,
-			path:   "",
+			path:   "/entry/0/resource",
 			is:     sdk.ErrInvalid,
 		},
 		{
@@ -174,11 +174,28 @@ func TestTransactionRejectsUnsupportedEntries(t *testing.T) {
 }
 
 func TestTransactionReportsSyntaxErrorOffset(t *testing.T) {
-	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient",},"request":{"method":"POST","url":"Patient"}}]}`
+	tests := []struct {
+		name, bundle, want string
+	}{
+		{
+			name:   "in a resource",
+			bundle: `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient",},"request":{"method":"POST","url":"Patient"}}]}`,
+			want:   "entry 0: read resource: invalid JSON at byte 27: invalid character '}'",
+		},
+		{
+			name:   "in the bundle",
+			bundle: `{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET" "url":"Patient/a"}}]}`,
+			want:   "byte 83: invalid character '\"' after object key:value pair",
+		},
+	}
 	s := openStore(t, dbtest.Backends[0], store.Options{})
-	_, err := s.ProcessBundle(context.Background(), "acme", []byte(bundle))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "byte 94: invalid character '}'")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.ProcessBundle(context.Background(), "acme", []byte(tc.bundle))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
 }
 
 func TestTransactionConditionalCreate(t *testing.T) {

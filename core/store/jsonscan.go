@@ -403,3 +403,52 @@ func identityEdits(sc *scanResult, id string, version int64, lastUpdated time.Ti
 	}
 	return edits
 }
+
+// structural marks the bytes skip stops at: quotes and brackets.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+
+// skip returns the end of the JSON value at i without recording anything.
+// For objects and arrays it only tracks strings and bracket depth, which
+// is several times faster than walking every member; the value's syntax
+// is checked later by json.Valid. Unbalanced text returns errTruncated.
+func (s *scanner) skip(i int) (int, error) {
+	if i >= len(s.b) {
+		return 0, errTruncated
+	}
+	switch s.b[i] {
+	case '"':
+		return s.str(i)
+	case '{', '[':
+	default:
+		return s.value(i, 0, nil)
+	}
+	depth := 0
+	for i < len(s.b) {
+		c := s.b[i]
+		if !structural[c] {
+			i++
+			continue
+		}
+		switch c {
+		case '"':
+			end, err := s.str(i)
+			if err != nil {
+				return 0, err
+			}
+			i = end
+			continue
+		case '{', '[':
+			depth++
+			if depth > maxDepth {
+				return 0, sdk.Invalidf("", "read resource: nesting deeper than %d levels", maxDepth)
+			}
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1, nil
+			}
+		}
+		i++
+	}
+	return 0, errTruncated
+}

@@ -25,8 +25,14 @@ type prepared struct {
 // prepare checks that raw is one JSON resource and scans it.
 func prepare(raw []byte) (*prepared, error) {
 	if !json.Valid(raw) {
+		detail := "body is not valid JSON"
+		var v any
+		var syntax *json.SyntaxError
+		if err := json.Unmarshal(raw, &v); errors.As(err, &syntax) {
+			detail = fmt.Sprintf("invalid JSON at byte %d: %v", syntax.Offset, syntax)
+		}
 		return nil, sdk.NewOutcome(sdk.Issue{Severity: sdk.SeverityError, Code: sdk.CodeStructure,
-			Diagnostics: "read resource: body is not valid JSON: check quoting and commas"})
+			Diagnostics: "read resource: " + detail + ": check quoting and commas"})
 	}
 	sc, err := scanResource(raw)
 	if err != nil {

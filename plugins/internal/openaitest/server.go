@@ -39,7 +39,8 @@ type Failure struct {
 	Status int
 	Header http.Header
 	Body   string
-	// Reset closes the connection with a TCP reset instead of answering.
+	// Reset closes the connection with a TCP reset instead of sending a
+	// response.
 	Reset bool
 }
 

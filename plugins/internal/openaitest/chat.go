@@ -46,7 +46,7 @@ type reply struct {
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	var req ChatRequest
-	decoder := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20))
+	decoder := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<20))
 	if err := decoder.Decode(&req); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "We could not parse the JSON body of your request.")
 		return

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 
 	"github.com/healthhub/healthhub/plugins/internal/httpx"
+	"github.com/healthhub/healthhub/plugins/internal/payload"
 	"github.com/healthhub/healthhub/sdk"
 )
 
@@ -39,7 +40,7 @@ func (a *Analyzer) Analyze(ctx context.Context, req sdk.ImagingRequest) (*sdk.Im
 	if req.Model != "" && req.Model != s.cfg.Model {
 		return nil, sdk.Errorf(sdk.CodeNotSupported, "analyze: model %q is not configured; this provider serves model %q", req.Model, s.cfg.Model)
 	}
-	body, err := s.inferBody(req)
+	body, err := s.inferBody(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ func (a *Analyzer) Analyze(ctx context.Context, req sdk.ImagingRequest) (*sdk.Im
 
 // inferBody reads the image within the size limit and encodes the v2
 // inference request.
-func (s *state) inferBody(req sdk.ImagingRequest) ([]byte, error) {
+func (s *state) inferBody(ctx context.Context, req sdk.ImagingRequest) ([]byte, error) {
 	if req.Object == nil {
 		return nil, sdk.NewOutcome(sdk.Issue{Severity: sdk.SeverityError, Code: sdk.CodeRequired, Diagnostics: "analyze: image object is missing"})
 	}
@@ -73,12 +74,15 @@ func (s *state) inferBody(req sdk.ImagingRequest) ([]byte, error) {
 	if limit == 0 {
 		limit = DefaultMaxImageBytes
 	}
-	image, err := io.ReadAll(io.LimitReader(req.Object, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("analyze: read image: %w", err)
+	if err := checkContentType(s.cfg.Input.encoding(), req.ContentType); err != nil {
+		return nil, err
 	}
-	if int64(len(image)) > limit {
+	image, err := payload.Read(ctx, req.Object, limit)
+	if errors.Is(err, payload.ErrTooLarge) {
 		return nil, sdk.Errorf(sdk.CodeTooLong, "analyze: image is larger than max_image_bytes (%d bytes)", limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
 	}
 	if len(image) == 0 {
 		return nil, sdk.Invalidf("", "analyze: image object is empty")

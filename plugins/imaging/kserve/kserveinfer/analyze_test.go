@@ -329,7 +329,7 @@ func TestAnalyzeRejectsLocally(t *testing.T) {
 		maxBytes int64
 		sentinel error
 	}{
-		{"not an image", dicom, "", 0, sdk.ErrNotSupported},
+		{"not an image", dicom, "", 0, sdk.ErrInvalid},
 		{"too large", solidPNG(t, 64, 64, color.White), "", 100, sdk.ErrTooLarge},
 		{"empty", nil, "", 0, sdk.ErrInvalid},
 		{"other model", solidPNG(t, 2, 2, color.White), "brain-ct", 0, sdk.ErrNotSupported},
@@ -342,6 +342,35 @@ func TestAnalyzeRejectsLocally(t *testing.T) {
 			a := openAnalyzer(t, cfg)
 
 			_, err := a.Analyze(context.Background(), sdk.ImagingRequest{Object: bytes.NewReader(tc.object), ContentType: "image/png", Model: tc.model})
+			assert.ErrorIs(t, err, tc.sentinel)
+			assert.Zero(t, server.Calls("/v2/models/chest-xray/infer"))
+		})
+	}
+}
+
+func TestContentTypeChecks(t *testing.T) {
+	png := solidPNG(t, 2, 2, color.White)
+	tests := []struct {
+		name        string
+		encoding    string
+		contentType string
+		sentinel    error
+	}{
+		{"text for bytes", EncodingBytes, "text/plain", sdk.ErrNotSupported},
+		{"dicom for pixels", EncodingUint8, "application/dicom", sdk.ErrNotSupported},
+		{"corrupt png for bytes", EncodingBytes, "image/png", sdk.ErrInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			server := startServer(t, classifier("image", "UINT8", []int64{1, 4, 4, 3}))
+			cfg := baseConfig(server, InputConfig{Name: "image", Encoding: tc.encoding, Width: 4, Height: 4})
+			a := openAnalyzer(t, cfg)
+			object := png
+			if tc.sentinel == sdk.ErrInvalid {
+				object = []byte("not an image at all")
+			}
+
+			_, err := a.Analyze(context.Background(), sdk.ImagingRequest{Object: bytes.NewReader(object), ContentType: tc.contentType})
 			assert.ErrorIs(t, err, tc.sentinel)
 			assert.Zero(t, server.Calls("/v2/models/chest-xray/infer"))
 		})

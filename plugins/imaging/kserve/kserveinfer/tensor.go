@@ -8,7 +8,9 @@ import (
 	"image"
 	_ "image/jpeg" // registers the JPEG decoder for image.Decode
 	_ "image/png"  // registers the PNG decoder for image.Decode
+	"mime"
 	"strconv"
+	"strings"
 
 	"golang.org/x/image/draw"
 
@@ -27,14 +29,19 @@ type tensor struct {
 }
 
 // buildTensor turns the image into the configured input tensor.
-func buildTensor(in InputConfig, image []byte, contentType string, maxPixels int) (*tensor, error) {
+func buildTensor(in InputConfig, data []byte, contentType string, maxPixels int) (*tensor, error) {
 	t := &tensor{name: in.Name}
 	if in.encoding() == EncodingBytes {
-		t.datatype, t.shape, t.bytesValue = "BYTES", []int{1}, image
+		if !strings.HasPrefix(contentType, "application/dicom") {
+			if _, _, err := image.DecodeConfig(bytes.NewReader(data)); err != nil {
+				return nil, sdk.Invalidf("", "analyze: object of type %q is not a valid image: %v", contentType, err)
+			}
+		}
+		t.datatype, t.shape, t.bytesValue = "BYTES", []int{1}, data
 		return t, nil
 	}
 
-	pixels, err := decodeResized(image, contentType, in.Width, in.Height, maxPixels)
+	pixels, err := decodeResized(data, contentType, in.Width, in.Height, maxPixels)
 	if err != nil {
 		return nil, err
 	}
@@ -59,12 +66,29 @@ func (in InputConfig) shape() []int {
 	return shape
 }
 
+// checkContentType rejects objects the configured encoding cannot send.
+// Pixel encodings decode PNG and JPEG; the bytes encoding also passes
+// DICOM through to models that read it.
+func checkContentType(encoding, contentType string) error {
+	mediaType, _, _ := mime.ParseMediaType(contentType)
+	switch mediaType {
+	case "image/png", "image/jpeg":
+		return nil
+	case "application/dicom":
+		if encoding == EncodingBytes {
+			return nil
+		}
+		return sdk.Errorf(sdk.CodeNotSupported, "analyze: encoding %q needs a PNG or JPEG image; use input encoding \"bytes\" for models that read DICOM", encoding)
+	}
+	return sdk.Errorf(sdk.CodeNotSupported, "analyze: content type %q is not supported; send image/png, image/jpeg or, with input encoding \"bytes\", application/dicom", contentType)
+}
+
 // decodeResized decodes a PNG or JPEG image and scales it to width by
 // height with bilinear interpolation.
 func decodeResized(data []byte, contentType string, width, height, maxPixels int) (*image.RGBA, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, sdk.Errorf(sdk.CodeNotSupported, "analyze: image of type %q is not a PNG or JPEG that can be decoded (%v); use input encoding \"bytes\" to send other formats, such as DICOM, as they are", contentType, err)
+		return nil, sdk.Invalidf("", "analyze: object of type %q is not a valid PNG or JPEG image: %v", contentType, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {
 		return nil, sdk.Errorf(sdk.CodeTooLong, "analyze: %s image is %dx%d pixels; the limit is %d pixels", format, cfg.Width, cfg.Height, maxPixels)

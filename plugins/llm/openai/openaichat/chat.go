@@ -97,7 +97,14 @@ func (s *state) requestBody(req sdk.ChatRequest, stream bool) ([]byte, error) {
 	if stream && s.cfg.streamUsage() {
 		wire.StreamOptions = &streamOptions{IncludeUsage: true}
 	}
-	return json.Marshal(wire)
+	body, err := json.Marshal(wire)
+	if err != nil {
+		return nil, fmt.Errorf("chat: encode request: %w", err)
+	}
+	if limit := s.cfg.maxRequestBytes(); len(body) > limit {
+		return nil, sdk.Errorf(sdk.CodeTooLong, "chat: the conversation encodes to %d bytes, more than max_request_bytes (%d); shorten it or raise the limit", len(body), limit)
+	}
+	return body, nil
 }
 
 // checkRequest rejects requests the API would reject, with the JSON Pointer

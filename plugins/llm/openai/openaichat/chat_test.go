@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,7 @@ func TestChatRejectsBadRequestLocally(t *testing.T) {
 		{"temperature", sdk.ChatRequest{Messages: []sdk.ChatMessage{{Role: "user", Content: "a"}}, Temperature: &bad}, "/temperature"},
 		{"max tokens", sdk.ChatRequest{Messages: []sdk.ChatMessage{{Role: "user", Content: "a"}}, MaxTokens: -1}, "/max_tokens"},
 		{"stop", sdk.ChatRequest{Messages: []sdk.ChatMessage{{Role: "user", Content: "a"}}, Stop: []string{"a", "b", "c", "d", "e"}}, "/stop"},
+		{"too large", sdk.ChatRequest{Messages: []sdk.ChatMessage{{Role: "user", Content: strings.Repeat("a", DefaultMaxRequestBytes)}}}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,7 +147,11 @@ func TestChatRejectsBadRequestLocally(t *testing.T) {
 			m := openModel(t, testConfig(server), nil)
 
 			_, err := m.Chat(context.Background(), tc.req)
-			assert.ErrorIs(t, err, sdk.ErrInvalid)
+			if tc.name == "too large" {
+				assert.ErrorIs(t, err, sdk.ErrTooLarge)
+			} else {
+				assert.ErrorIs(t, err, sdk.ErrInvalid)
+			}
 			assert.Equal(t, tc.path, issueOf(t, err).Path)
 			assert.Zero(t, server.Calls("/v1/chat/completions"), "nothing is sent for a request the API would reject")
 		})

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"math"
 	"mime"
 	"net/http"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/healthhub/healthhub/plugins/internal/httpx"
+	"github.com/healthhub/healthhub/plugins/internal/payload"
 	"github.com/healthhub/healthhub/sdk"
 )
 
@@ -40,7 +41,7 @@ func (t *Transcriber) Transcribe(ctx context.Context, req sdk.TranscriptionReque
 	if err != nil {
 		return nil, err
 	}
-	upload, err := s.prepare(req)
+	upload, err := s.prepare(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ type upload struct {
 
 // prepare reads the audio within the size limit and builds the form
 // fields. Nothing is sent when the request is invalid.
-func (s *state) prepare(req sdk.TranscriptionRequest) (*upload, error) {
+func (s *state) prepare(ctx context.Context, req sdk.TranscriptionRequest) (*upload, error) {
 	if req.Audio == nil {
 		return nil, sdk.NewOutcome(sdk.Issue{Severity: sdk.SeverityError, Code: sdk.CodeRequired, Diagnostics: "transcribe: audio is missing"})
 	}
@@ -87,12 +88,12 @@ func (s *state) prepare(req sdk.TranscriptionRequest) (*upload, error) {
 	}
 
 	limit := s.cfg.maxAudioBytes()
-	audio, err := io.ReadAll(io.LimitReader(req.Audio, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("transcribe: read audio: %w", err)
-	}
-	if int64(len(audio)) > limit {
+	audio, err := payload.Read(ctx, req.Audio, limit)
+	if errors.Is(err, payload.ErrTooLarge) {
 		return nil, sdk.Errorf(sdk.CodeTooLong, "transcribe: audio is larger than max_audio_bytes (%d bytes); split the recording or raise the limit where the server allows it", limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("transcribe: %w", err)
 	}
 	if len(audio) == 0 {
 		return nil, sdk.Invalidf("", "transcribe: audio is empty")

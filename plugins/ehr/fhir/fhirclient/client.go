@@ -50,6 +50,8 @@ type state struct {
 	base    *url.URL
 	http    *httpx.Client
 	dataUse sdk.DataUse
+	// auth is the token source when SMART authorization is on, else nil.
+	auth *smartAuth
 }
 
 var (
@@ -119,7 +121,8 @@ func (c *Client) open(cfg Config) (*state, error) {
 	opts.Plugin, opts.BaseURL, opts.Logger = Name, base, c.logger
 	opts.Header = http.Header{"Accept": {fhirJSON}}
 	opts.ParseError = parseOperationOutcome
-	if err := c.addAuthorization(cfg, &opts); err != nil {
+	auth, err := c.addAuthorization(cfg, &opts)
+	if err != nil {
 		return nil, err
 	}
 
@@ -129,23 +132,24 @@ func (c *Client) open(cfg Config) (*state, error) {
 			endpoints = append(endpoints, tokenURL)
 		}
 	}
-	return &state{cfg: cfg, base: base, http: httpx.New(opts), dataUse: cfg.DataUse.Declare(endpoints...)}, nil
+	return &state{cfg: cfg, base: base, http: httpx.New(opts), dataUse: cfg.DataUse.Declare(endpoints...), auth: auth}, nil
 }
 
-// addAuthorization sets the Authorize and Unauthorized hooks for the
-// configured authorization type.
-func (c *Client) addAuthorization(cfg Config, opts *httpx.Options) error {
+// addAuthorization sets the Authorization header or the Authorize and
+// Unauthorized hooks for the configured authorization type. It returns the
+// token source for SMART authorization.
+func (c *Client) addAuthorization(cfg Config, opts *httpx.Options) (*smartAuth, error) {
 	switch cfg.Auth.Type {
 	case AuthBearer:
 		token, err := settings.Secret{Value: cfg.Auth.Token, File: cfg.Auth.TokenFile, ValuePath: "/auth/token", FilePath: "/auth/token_file"}.Read(Name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opts.Header.Set("Authorization", "Bearer "+token)
 	case AuthSMARTBackend:
 		key, method, err := loadSigningKey(cfg.Auth)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		plain := *opts
 		plain.Header = http.Header{"Accept": {"application/json"}}
@@ -161,8 +165,9 @@ func (c *Client) addAuthorization(cfg Config, opts *httpx.Options) error {
 		}
 		opts.Authorize = auth.authorization
 		opts.Unauthorized = auth.invalidate
+		return auth, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // DataUse returns the declaration for the configured server: egress to its

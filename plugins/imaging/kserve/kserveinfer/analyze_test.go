@@ -45,7 +45,7 @@ func solidPNG(t *testing.T, width, height int, c color.Color) []byte {
 }
 
 // gradientJPEG encodes a horizontal grey gradient as JPEG.
-func gradientJPEG(t *testing.T, width, height int) []byte {
+func gradientJPEG(t testing.TB, width, height int) []byte {
 	t.Helper()
 	img := image.NewGray(image.Rect(0, 0, width, height))
 	for y := range height {

@@ -39,7 +39,7 @@ var (
 	espeakClip = clip{"espeak-DiagnosticReport-f201-conclusion-22k.wav", "CT brains: large tumor sphenoid/clivus."}
 )
 
-func readClip(t *testing.T, c clip) []byte {
+func readClip(t testing.TB, c clip) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(audioDir, c.file))
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package fhirclient
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -45,7 +46,10 @@ func BenchmarkFHIR(b *testing.B) {
 		direct func() *http.Request
 	}{
 		{"read", func() error { _, err := c.Read(ctx, "Patient", "example"); return err },
-			func() *http.Request { r, _ := http.NewRequest(http.MethodGet, server.BaseURL()+"/Patient/example", nil); return r }},
+			func() *http.Request {
+				r, _ := http.NewRequest(http.MethodGet, server.BaseURL()+"/Patient/example", nil)
+				return r
+			}},
 		{"search", func() error { _, err := c.Search(ctx, search); return err },
 			func() *http.Request {
 				r, _ := http.NewRequest(http.MethodGet, server.BaseURL()+"/Observation?_count=10", nil)
@@ -81,6 +85,7 @@ func BenchmarkFHIR(b *testing.B) {
 				if err := json.NewDecoder(resp.Body).Decode(&resource); err != nil || resp.StatusCode >= 300 {
 					b.Fatalf("status %d: %v", resp.StatusCode, err)
 				}
+				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"testing"
 
@@ -67,7 +68,10 @@ func directInfer(b *testing.B, client *http.Client, url string, body []byte) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}()
 	var parsed inferResponse
 	if err := json.NewDecoder(resp.Body).Decode(&parsed); err != nil || len(parsed.Outputs) == 0 {
 		b.Fatalf("decode: %v", err)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"testing"
 
@@ -37,7 +38,12 @@ func directChat(b *testing.B, client *http.Client, url string, body []byte, stre
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer resp.Body.Close()
+	// Draining the body lets the client reuse the connection, as the
+	// plugin's client does.
+	defer func() {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}()
 	if !stream {
 		var parsed completion
 		if err := json.NewDecoder(resp.Body).Decode(&parsed); err != nil || len(parsed.Choices) == 0 {

@@ -21,15 +21,15 @@ var errEventTooLarge = errors.New("server-sent event larger than 1 MiB")
 // event. Only the data of each event is returned, because the chat
 // completion stream uses no other field.
 type eventReader struct {
-	lines *bufio.Reader
+	lines *bufio.Scanner
 	data  bytes.Buffer
-	// pendingCR is set after a line that ended in CR, so a following LF is
-	// not read as an empty line.
-	pendingCR bool
 }
 
 func newEventReader(r io.Reader) *eventReader {
-	return &eventReader{lines: bufio.NewReaderSize(r, 16<<10)}
+	lines := bufio.NewScanner(r)
+	lines.Buffer(make([]byte, 0, 16<<10), maxEventBytes)
+	lines.Split(splitLines)
+	return &eventReader{lines: lines}
 }
 
 // Next returns the data of the next event that has a data field. It returns
@@ -38,11 +38,8 @@ func newEventReader(r io.Reader) *eventReader {
 func (e *eventReader) Next() ([]byte, error) {
 	e.data.Reset()
 	hasData := false
-	for {
-		line, err := e.readLine()
-		if err != nil {
-			return nil, err
-		}
+	for e.lines.Scan() {
+		line := e.lines.Bytes()
 		if len(line) == 0 {
 			if hasData {
 				return bytes.TrimSuffix(e.data.Bytes(), []byte("\n")), nil
@@ -65,36 +62,37 @@ func (e *eventReader) Next() ([]byte, error) {
 		e.data.WriteByte('\n')
 		hasData = true
 	}
-}
 
-// readLine returns the next line without its terminator.
-func (e *eventReader) readLine() ([]byte, error) {
-	var line []byte
-	for {
-		b, err := e.lines.ReadByte()
-		if err != nil {
-			if err == io.EOF && len(line) > 0 {
-				// A last line without a terminator cannot end an event.
-				return nil, io.EOF
-			}
-			return nil, err
-		}
-		if e.pendingCR {
-			e.pendingCR = false
-			if b == '\n' {
-				continue
-			}
-		}
-		switch b {
-		case '\n':
-			return line, nil
-		case '\r':
-			e.pendingCR = true
-			return line, nil
-		}
-		if len(line) >= maxEventBytes {
+	if err := e.lines.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
 			return nil, errEventTooLarge
 		}
-		line = append(line, b)
+		return nil, err
 	}
+	return nil, io.EOF
+}
+
+// splitLines is a bufio.SplitFunc for the line endings of server-sent
+// events: CRLF, LF or a lone CR. A last line without an ending is dropped,
+// because it cannot complete an event.
+func splitLines(data []byte, atEOF bool) (int, []byte, error) {
+	i := bytes.IndexAny(data, "\r\n")
+	switch {
+	case i < 0:
+		if atEOF {
+			return len(data), nil, nil
+		}
+		return 0, nil, nil
+	case data[i] == '\n':
+		return i + 1, data[:i], nil
+	case i+1 < len(data):
+		if data[i+1] == '\n' {
+			return i + 2, data[:i], nil
+		}
+		return i + 1, data[:i], nil
+	case atEOF:
+		return i + 1, data[:i], nil
+	}
+	// A CR at the end of the buffer: read on to see whether LF follows.
+	return 0, nil, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"testing"
@@ -59,7 +60,10 @@ func directTranscribe(b *testing.B, client *http.Client, url string, audio []byt
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}()
 	var parsed verboseTranscript
 	if err := json.NewDecoder(resp.Body).Decode(&parsed); err != nil || parsed.Text == "" {
 		b.Fatalf("decode: %v", err)

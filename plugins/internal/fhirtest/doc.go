@@ -15,9 +15,10 @@
 // "Practitioner?identifier=…" in Synthea bundles are stored unresolved.
 //
 // With a registered client, every FHIR request needs a bearer token from
-// POST /auth/token, issued for a client_credentials grant whose
-// client_assertion JWT passes the checks of the SMART App Launch 2.x
-// Backend Services specification: signature with the client's registered
-// RS384 or ES384 key, iss and sub equal to the client id, aud equal to the
-// token URL, exp at most five minutes ahead, and a jti not seen before.
+// POST /auth/token. The token endpoint issues one for a client_credentials
+// grant whose client_assertion JWT passes the checks of the SMART App
+// Launch 2.x Backend Services specification. The JWT must be signed with
+// the client's registered RS384 or ES384 key, its iss and sub must equal
+// the client id and its aud the token URL, its exp must lie at most five
+// minutes ahead, and its jti must not have been seen before.
 package fhirtest

@@ -2,10 +2,10 @@
 // REST protocol, for testing the llm-openai and transcription-openai plugins
 // and for benchmarks that compare them with direct calls.
 //
-// It serves GET /v1/models, POST /v1/chat/completions (JSON, and server-sent
-// events when the request sets "stream": true) and POST
-// /v1/audio/transcriptions (multipart upload; json, text and verbose_json
-// responses). Requests are checked the way the hosted API checks them:
+// It serves GET /v1/models and POST /v1/chat/completions, which returns
+// JSON, or server-sent events when the request sets "stream": true. It also
+// serves POST /v1/audio/transcriptions, a multipart upload with a response in the
+// json, text or verbose_json format. Requests are checked the way the hosted API checks them:
 // bearer key, known model, message roles, multipart fields, and a WAV file
 // whose header is valid.
 //

@@ -18,7 +18,8 @@ import (
 // the hosted OpenAI API documents for /v1/audio/transcriptions.
 const MaxAudioBytes = 25 << 20
 
-// TranscriptionRequest is what the server read from a multipart upload.
+// TranscriptionRequest is the content of a multipart upload the server
+// accepted.
 type TranscriptionRequest struct {
 	Model, Language, Prompt, ResponseFormat string
 	Granularities                           []string

@@ -23,7 +23,7 @@ type HTTP struct {
 	// disables retries.
 	MaxRetries *int `json:"max_retries,omitempty"`
 	// MaxRetryWait caps the wait before a retry, and the Retry-After delay
-	// the plugin honours: a server that asks for a longer wait gets no
+	// the plugin honours. A server that requests a longer wait gets no
 	// retry. Default "30s".
 	MaxRetryWait Duration `json:"max_retry_wait,omitempty"`
 	// MaxResponseBytes caps the size of a response body, in bytes.

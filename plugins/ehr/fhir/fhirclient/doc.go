@@ -13,8 +13,8 @@
 // create or a transaction is never sent twice, because a second copy
 // would create duplicate records.
 //
-// Authorization is none, a static bearer token, or SMART Backend Services
-// (SMART App Launch 2.x). The last is a client_credentials grant with a
+// Three authorization types are supported: none, a static bearer token,
+// and SMART Backend Services (SMART App Launch 2.x). The last is a client_credentials grant with a
 // client_assertion JWT signed RS384 or ES384. The token endpoint comes
 // from the configuration or from [base]/.well-known/smart-configuration.
 // An access token is cached until shortly before it expires and dropped

@@ -34,7 +34,7 @@ type Config struct {
 	// reply; timeout bounds the wait for the stream to start. Default
 	// "60s".
 	StreamIdleTimeout settings.Duration `json:"stream_idle_timeout,omitempty"`
-	// StreamUsage asks the server to end a stream with a token usage chunk
+	// StreamUsage requests that the server end a stream with a token usage chunk
 	// ("stream_options": {"include_usage": true}). Set it to false for
 	// servers that reject stream_options. Default true.
 	StreamUsage *bool `json:"stream_usage,omitempty"`

@@ -82,7 +82,12 @@ func Serve(p Provider) {
 	}
 
 	go exitWhenParentDies(logger, parentPollInterval)
-	plugin.Serve(&plugin.ServeConfig{
+	plugin.Serve(serveConfig(p, logger))
+	os.Exit(0)
+}
+
+func serveConfig(p Provider, logger hclog.Logger) *plugin.ServeConfig {
+	return &plugin.ServeConfig{
 		HandshakeConfig:  handshake(),
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: {pluginName: &grpcPlugin{provider: p}}},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
@@ -90,8 +95,7 @@ func Serve(p Provider) {
 			return grpc.NewServer(opts...)
 		},
 		Logger: logger,
-	})
-	os.Exit(0)
+	}
 }
 
 func validateServed(p Provider) error {
@@ -130,7 +134,10 @@ func exitWhenParentDies(logger hclog.Logger, interval time.Duration) {
 // rest (command, logger, TLS) and then calls DispenseConn on the client.
 func ConfigureClient(cfg *plugin.ClientConfig) {
 	cfg.HandshakeConfig = handshake()
-	cfg.VersionedPlugins = map[int]plugin.PluginSet{ProtocolVersion: {pluginName: &grpcPlugin{}}}
+	plugins := plugin.PluginSet{pluginName: &grpcPlugin{}}
+	cfg.VersionedPlugins = map[int]plugin.PluginSet{ProtocolVersion: plugins}
+	// A reattaching client skips version negotiation and uses Plugins.
+	cfg.Plugins = plugins
 	cfg.AllowedProtocols = []plugin.Protocol{plugin.ProtocolGRPC}
 	cfg.GRPCDialOptions = append(cfg.GRPCDialOptions, grpc.WithDefaultCallOptions(
 		grpc.MaxCallRecvMsgSize(MaxMessageSize),

@@ -3,8 +3,6 @@ package sdk
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"sync/atomic"
 
@@ -142,9 +140,9 @@ func (r *remote) DataUse() DataUse {
 }
 
 // upload sends header and then body in chunks on a client stream. It
-// returns a *sourceError when body fails, io.EOF when the plugin ended the
-// stream early (its status then comes from the receiving side), or the
-// error of Send.
+// returns a *sourceError when body fails, or the error of Send (io.EOF when
+// the plugin ended the stream; its status then comes from the receiving
+// side).
 func upload[Req any](send func(Req) error, header Req, body io.Reader, chunk func([]byte) Req) error {
 	if err := send(header); err != nil {
 		return err
@@ -153,20 +151,6 @@ func upload[Req any](send func(Req) error, header Req, body io.Reader, chunk fun
 		return nil
 	}
 	return sendChunks(body, func(c []byte) error { return send(chunk(c)) })
-}
-
-// uploadError sorts the error of upload: a failure of the caller's reader
-// is returned as such, a stream the plugin ended (io.EOF) yields nil so that
-// the caller reads the status, and anything else is a call failure.
-func uploadError(ctx context.Context, op string, err error) error {
-	if err == nil || errors.Is(err, io.EOF) {
-		return nil
-	}
-	var source *sourceError
-	if errors.As(err, &source) {
-		return fmt.Errorf("%s: %w", op, source)
-	}
-	return rpcError(ctx, op, err)
 }
 
 // errEndedEarly reports a stream that ended without its final message.

@@ -46,12 +46,10 @@ func (t remoteTranscriber) Transcribe(ctx context.Context, req TranscriptionRequ
 	if err != nil {
 		return nil, rpcError(ctx, op, err)
 	}
-	if err := uploadError(ctx, op, upload(stream.Send, transcribeHeader(req), req.Audio, transcribeChunk)); err != nil {
+	resp := &pb.Transcript{}
+	send := func() error { return upload(stream.Send, transcribeHeader(req), req.Audio, transcribeChunk) }
+	if err := uploadCall(ctx, op, cancel, stream, send, resp); err != nil {
 		return nil, err
-	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		return nil, rpcError(ctx, op, err)
 	}
 	return transcriptFromPB(resp), nil
 }
@@ -93,45 +91,75 @@ func (t remoteStreamingTranscriber) TranscribeStream(ctx context.Context, req Tr
 	}
 }
 
-// backgroundSend runs the sending half of a bidirectional stream while the
-// caller receives.
+// backgroundSend runs the sending half of a stream while the caller
+// receives, so that a call ends as soon as the plugin fails or the context
+// ends, even while the caller's reader is blocked.
+//
+// NOTE: when a call ends that way, the goroutine stays in the caller's
+// Read until it returns and then drops the data; a caller's reader may thus
+// be read once after the call returned, as with net/http request bodies.
 type backgroundSend struct{ done chan error }
 
 // sendInBackground runs send in a goroutine. When the caller's reader
-// fails, it cancels the stream so that the plugin stops too.
+// fails, it records the error first and then cancels the stream, so that
+// the plugin stops too and the receiving side finds the cause in done.
 func sendInBackground(cancel context.CancelFunc, send func() error) backgroundSend {
 	b := backgroundSend{done: make(chan error, 1)}
 	go func() {
 		err := send()
+		b.done <- err
 		var source *sourceError
 		if errors.As(err, &source) {
 			cancel()
 		}
-		b.done <- err
 	}()
 	return b
 }
 
-// stop ends the stream and waits for the sender, so that the caller's
-// reader is not used after the call returns.
-func (b backgroundSend) stop(cancel context.CancelFunc) error {
+// stop ends the stream; the sender exits at its next Send.
+func (b backgroundSend) stop(cancel context.CancelFunc) {
 	cancel()
-	return <-b.done
 }
 
 // failure returns the error of a stream whose receiving side failed with
 // recvErr: the caller's reader error when that is what broke the stream,
 // else the call's error.
 func (b backgroundSend) failure(ctx context.Context, op string, recvErr error) error {
-	sendErr := <-b.done
-	var source *sourceError
-	if errors.As(sendErr, &source) {
-		return fmt.Errorf("%s: %w", op, source)
+	select {
+	case sendErr := <-b.done:
+		var source *sourceError
+		if errors.As(sendErr, &source) {
+			return fmt.Errorf("%s: %w", op, source)
+		}
+	default:
 	}
 	if errors.Is(recvErr, io.EOF) {
 		return errEndedEarly(op)
 	}
 	return rpcError(ctx, op, recvErr)
+}
+
+// clientStream is the part of a client-streaming call that uploadCall
+// needs.
+type clientStream interface {
+	CloseSend() error
+	RecvMsg(m any) error
+}
+
+// uploadCall runs a client-streaming call: send (header and chunks) in the
+// background, then CloseSend, while this goroutine waits for the reply in
+// resp. cancel must cancel the stream's context.
+func uploadCall(ctx context.Context, op string, cancel context.CancelFunc, stream clientStream, send func() error, resp any) error {
+	sent := sendInBackground(cancel, func() error {
+		if err := send(); err != nil {
+			return err
+		}
+		return stream.CloseSend()
+	})
+	if err := stream.RecvMsg(resp); err != nil {
+		return sent.failure(ctx, op, err)
+	}
+	return nil
 }
 
 // ---- imaging ----
@@ -181,12 +209,10 @@ func (m remoteImaging) Analyze(ctx context.Context, req ImagingRequest) (*Imagin
 	if err != nil {
 		return nil, rpcError(ctx, op, err)
 	}
-	if err := uploadError(ctx, op, upload(stream.Send, imagingHeader(req), req.Object, imagingChunk)); err != nil {
+	resp := &pb.ImagingResult{}
+	send := func() error { return upload(stream.Send, imagingHeader(req), req.Object, imagingChunk) }
+	if err := uploadCall(ctx, op, cancel, stream, send, resp); err != nil {
 		return nil, err
-	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		return nil, rpcError(ctx, op, err)
 	}
 	return imagingResultFromPB(resp), nil
 }
@@ -203,12 +229,10 @@ func (m remoteImaging) readStudy(ctx context.Context, req ImagingRequest) (*Stud
 	if err != nil {
 		return nil, rpcError(ctx, op, err)
 	}
-	if err := uploadError(ctx, op, upload(stream.Send, imagingHeader(req), req.Object, imagingChunk)); err != nil {
+	resp := &pb.Study{}
+	send := func() error { return upload(stream.Send, imagingHeader(req), req.Object, imagingChunk) }
+	if err := uploadCall(ctx, op, cancel, stream, send, resp); err != nil {
 		return nil, err
-	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		return nil, rpcError(ctx, op, err)
 	}
 	return &Study{ImagingStudy: resp.GetImagingStudy(), Preview: resp.GetPreview()}, nil
 }

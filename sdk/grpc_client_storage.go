@@ -28,13 +28,10 @@ func (s remoteStorage) Put(ctx context.Context, key string, body io.Reader, opts
 		Key: key, ContentType: opts.ContentType, Metadata: opts.Metadata, Size: opts.Size,
 	}}}
 	chunk := func(c []byte) *pb.PutRequest { return &pb.PutRequest{Part: &pb.PutRequest_Chunk{Chunk: c}} }
-	if err := uploadError(ctx, op, upload(stream.Send, header, body, chunk)); err != nil {
+	info := &pb.ObjectInfo{}
+	send := func() error { return upload(stream.Send, header, body, chunk) }
+	if err := uploadCall(ctx, op, cancel, stream, send, info); err != nil {
 		return ObjectInfo{}, err
-	}
-
-	info, err := stream.CloseAndRecv()
-	if err != nil {
-		return ObjectInfo{}, rpcError(ctx, op, err)
 	}
 	return objectInfoFromPB(info), nil
 }

@@ -107,6 +107,9 @@ func (m *managed) launch(ctx context.Context) (*instance, error) {
 			cmd.Env = append(spec.Env, sdk.LogLevelEnv+"="+m.logLevel())
 			var err error
 			proc, err = newProcessRunner(m.manifest.Name, cmd, m.host.spawner)
+			if proc != nil {
+				proc.onExit = func() { m.markDown(proc) }
+			}
 			return proc, err
 		},
 		AutoMTLS:     true,

@@ -35,7 +35,9 @@ type processRunner struct {
 	stdoutHead *capture
 	stderrTail *capture
 
-	pid      int
+	pid int
+	// onExit runs when the process has exited, before exited is closed.
+	onExit   func()
 	exited   chan struct{}
 	exitOnce sync.Once
 	exitErr  error
@@ -80,6 +82,9 @@ func (r *processRunner) Wait(context.Context) error {
 	err := r.cmd.Wait()
 	r.exitOnce.Do(func() {
 		r.exitErr = err
+		if r.onExit != nil {
+			r.onExit()
+		}
 		close(r.exited)
 	})
 	return err

@@ -15,6 +15,21 @@ func (m *managed) setRunning(inst *instance) {
 	close(m.ready)
 }
 
+// markDown takes the plugin out of service when the process of proc, the
+// current one, exits, so that no call picks its connection any more.
+func (m *managed) markDown(proc *processRunner) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.current == nil || m.current.runner != proc {
+		return
+	}
+	m.current = nil
+	m.ready = make(chan struct{})
+	if m.state == StateRunning {
+		m.state = StateRestarting
+	}
+}
+
 // recordCrash marks the plugin down after its process exited or a restart
 // failed, and returns the backoff before the next attempt. It returns
 // open=true when the crash opened the circuit breaker.

@@ -157,7 +157,13 @@ func sameValue(a, b any) bool {
 	return a == b
 }
 
+// isEmptyConfig reports whether config is absent, null or an object
+// without members.
 func isEmptyConfig(config json.RawMessage) bool {
 	trimmed := bytes.TrimSpace(config)
-	return len(trimmed) == 0 || string(trimmed) == "null" || string(trimmed) == "{}"
+	if len(trimmed) == 0 || string(trimmed) == "null" {
+		return true
+	}
+	var members map[string]json.RawMessage
+	return json.Unmarshal(trimmed, &members) == nil && len(members) == 0
 }

@@ -115,7 +115,7 @@ func (m *Model) ChatStream(ctx context.Context, req sdk.ChatRequest, emit func(s
 			}
 		}
 	}
-	prompt, completion := countWords(req), len(strings.Fields(reply))
+	prompt, completion := countTokens(req), estimateTokens(reply)
 	return &sdk.ChatResponse{
 		Message:      sdk.ChatMessage{Role: sdk.RoleAssistant, Content: reply},
 		Model:        "echo",
@@ -143,10 +143,19 @@ func lastUserMessage(req sdk.ChatRequest) (string, error) {
 	return last.Content, nil
 }
 
-func countWords(req sdk.ChatRequest) int {
+// countTokens estimates the tokens of every message.
+func countTokens(req sdk.ChatRequest) int {
 	n := 0
 	for _, msg := range req.Messages {
-		n += len(strings.Fields(msg.Content))
+		n += estimateTokens(msg.Content)
 	}
 	return n
+}
+
+// estimateTokens estimates the token count of s as one token per four
+// bytes, the usual rule of thumb for English text with GPT-style
+// tokenizers. The echo model has no tokenizer, and counting in constant
+// time keeps multi-megabyte benchmark messages cheap.
+func estimateTokens(s string) int {
+	return (len(s) + 3) / 4
 }

@@ -35,14 +35,14 @@ func newConn(cc *grpc.ClientConn) *Conn {
 	}
 }
 
-// Description is what a plugin reports about itself in the Describe call.
+// Description is a plugin's report about itself, from the Describe call.
 type Description struct {
 	Info Info
 	// Configurable is true when the provider implements Configurer.
 	Configurable bool
 }
 
-// Describe asks the plugin for its Info.
+// Describe requests the plugin's Info.
 func (c *Conn) Describe(ctx context.Context) (Description, error) {
 	resp, err := c.meta.Describe(ctx, &pb.DescribeRequest{})
 	if err != nil {
@@ -61,7 +61,8 @@ func (c *Conn) Configure(ctx context.Context, config json.RawMessage) (DataUse, 
 	return dataUseFromPB(resp.GetDataUse()), nil
 }
 
-// CheckHealth asks the plugin whether it can serve; nil means healthy.
+// CheckHealth runs the plugin's health check and returns nil when the
+// plugin can serve.
 func (c *Conn) CheckHealth(ctx context.Context) error {
 	if _, err := c.meta.Health(ctx, &pb.HealthRequest{}); err != nil {
 		return rpcError(ctx, "health", err)
@@ -104,7 +105,7 @@ func NewRemoteProvider(info Info, conn ConnFunc) Provider {
 	return p
 }
 
-// remote is what the implementations of one plugin share.
+// remote is the state the implementations of one plugin share.
 type remote struct {
 	conn    ConnFunc
 	dataUse atomic.Pointer[DataUse]
@@ -140,9 +141,9 @@ func (r *remote) DataUse() DataUse {
 }
 
 // upload sends header and then body in chunks on a client stream. It
-// returns a *sourceError when body fails, or the error of Send (io.EOF when
-// the plugin ended the stream; its status then comes from the receiving
-// side).
+// returns a *sourceError when body fails, or else the error of Send. Send
+// returns io.EOF when the plugin ended the stream, and the receiving side
+// then gets the status.
 func upload[Req any](send func(Req) error, header Req, body io.Reader, chunk func([]byte) Req) error {
 	if err := send(header); err != nil {
 		return err

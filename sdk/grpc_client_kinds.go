@@ -96,7 +96,7 @@ func (t remoteStreamingTranscriber) TranscribeStream(ctx context.Context, req Tr
 // ends, even while the caller's reader is blocked.
 //
 // NOTE: when a call ends that way, the goroutine stays in the caller's
-// Read until it returns and then drops the data; a caller's reader may thus
+// Read until it returns and then drops the data. So a caller's reader may
 // be read once after the call returned, as with net/http request bodies.
 type backgroundSend struct{ done chan error }
 

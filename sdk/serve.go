@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc"
 )
 
-// The go-plugin handshake. The cookie only tells a plugin binary that the
-// hub started it; it is no security measure.
+// The go-plugin handshake. The cookie only lets a plugin binary detect that
+// the hub started it. It is not a security measure.
 const (
 	magicCookieKey   = "HEALTHHUB_PLUGIN"
 	magicCookieValue = "b6e1f8a2-provider-plugin"
@@ -59,7 +59,7 @@ func (g *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, cc *grp
 	return newConn(cc), nil
 }
 
-// Serve runs p as a plugin binary: it answers the hub's handshake and
+// Serve runs p as a plugin binary: it replies to the hub's handshake and
 // serves p over gRPC until the hub stops it, then exits the process. Call
 // it from main. Serve exits with status 1 when p is incomplete (see
 // Provider.Validate) or when the binary was not started by the hub.
@@ -162,8 +162,8 @@ func DispenseConn(client plugin.ClientProtocol) (*Conn, error) {
 // NewPluginLogger returns a logger for code inside a plugin binary. It
 // writes JSON lines to the process's standard error in the format the hub
 // reads, so that every record reaches the hub's log under the plugin's
-// name with its level and attributes. The level is the one the hub asks
-// for through LogLevelEnv, or info.
+// name with its level and attributes. The level is the one the hub requests
+// through LogLevelEnv, or info.
 func NewPluginLogger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(pluginStderr, &slog.HandlerOptions{
 		Level:       pluginLogLevel(),

@@ -1,9 +1,9 @@
 // Package plugin is the hub's plugin host. It discovers provider plugins
-// in a directory, checks each binary against the SHA-256 in its manifest,
-// launches it as a hashicorp/go-plugin gRPC subprocess with automatic
-// mutual TLS, configures it, and supervises it: a plugin that crashes is
-// restarted with exponential backoff until a circuit breaker gives up on
-// it. Go programs may also Register in-process providers.
+// in a directory and checks each binary against the SHA-256 in its
+// manifest. It launches each as a hashicorp/go-plugin gRPC subprocess with
+// automatic mutual TLS, configures it and supervises it. A plugin that
+// crashes is restarted with exponential backoff until a circuit breaker
+// gives up on it. Go programs may also Register in-process providers.
 //
 // Every provider, subprocess or in-process, is handed out as the same
 // sdk.Provider shape, wrapped so that each call gets the configured

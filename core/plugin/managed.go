@@ -174,9 +174,9 @@ func (m *managed) checkDescription(info sdk.Info) error {
 	return nil
 }
 
-// explainStart turns a launch failure into an error that says what the
-// plugin did: a handshake from another protocol version, text printed to
-// stdout before the handshake, or an early exit with its stderr.
+// explainStart turns a launch failure into an error that describes what
+// the plugin did: a handshake from another protocol version, text printed
+// to stdout before the handshake, or an early exit with its stderr.
 func (m *managed) explainStart(proc *processRunner, err error) error {
 	name := m.manifest.Name
 	head := proc.stdoutHead.String()
@@ -230,8 +230,8 @@ func (m *managed) logLevel() string {
 }
 
 // conn returns the connection of the running process. While the plugin
-// restarts it waits, up to ctx's deadline; when the breaker is open or the
-// host is closing it fails at once with an error matching
+// restarts, conn waits for it until ctx ends. When the breaker is open or
+// the host is closed, conn fails at once with an error matching
 // sdk.ErrUnavailable.
 func (m *managed) conn(ctx context.Context) (*sdk.Conn, error) {
 	for {

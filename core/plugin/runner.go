@@ -20,11 +20,11 @@ import (
 // keeps for error messages.
 const captureLimit = 4 << 10
 
-// processRunner starts a plugin binary for go-plugin. Beyond what
-// go-plugin's own runner does, it asks the kernel to kill the plugin when
-// the hub dies (Pdeathsig), keeps the start of stdout to quote text the
-// plugin printed before its handshake, keeps the end of stderr for crash
-// reports, and closes exited when the process ends.
+// processRunner starts a plugin binary for go-plugin. Unlike go-plugin's
+// own runner, it sets Pdeathsig so that the kernel kills the plugin when
+// the hub dies. It keeps the start of stdout, to quote text the plugin
+// printed before its handshake, and the end of stderr for crash reports.
+// It closes exited when the process ends.
 type processRunner struct {
 	name    string
 	cmd     *exec.Cmd
@@ -173,9 +173,8 @@ func (c *capture) String() string {
 
 // spawner starts processes from one goroutine locked to its own OS thread.
 // Linux sends a child its Pdeathsig when the thread that forked it exits,
-// and the Go runtime may end idle threads, so forking from a thread that
-// lives as long as the host is what makes Pdeathsig fire only when the hub
-// process dies.
+// not only when the process exits. Forking from a thread that lives as long
+// as the host makes Pdeathsig fire only when the hub process dies.
 type spawner struct {
 	requests chan spawnRequest
 	stopOnce sync.Once

@@ -124,8 +124,8 @@ func (m *managed) restart(cause error) *instance {
 	}
 }
 
-// stop shuts the plugin down: go-plugin asks it to exit and kills it
-// after a grace period.
+// stop shuts the plugin down. go-plugin requests a graceful exit and kills
+// the process after a grace period.
 func (m *managed) stop() {
 	m.mu.Lock()
 	if m.closing {

@@ -72,7 +72,7 @@ func resourceTypeOf(t *testing.T, raw json.RawMessage) string {
 	return head.ResourceType
 }
 
-// stored is what the suite reads from a resource the system returned.
+// stored is the part of a returned resource that the suite checks.
 type stored struct {
 	ResourceType string `json:"resourceType"`
 	ID           string `json:"id"`

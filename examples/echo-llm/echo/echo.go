@@ -1,4 +1,4 @@
-// Package echo is a minimal chat model that answers with the last user
+// Package echo is a minimal chat model that replies with the last user
 // message, word by word when streaming. It shows how a vendor writes a
 // provider: validate input into *sdk.Outcome errors with JSON Pointer
 // paths, honour the context, declare data use, take configuration.
@@ -82,7 +82,7 @@ func (m *Model) Configure(_ context.Context, raw json.RawMessage) error {
 	return nil
 }
 
-// Chat answers with the configured prefix and the last user message.
+// Chat replies with the configured prefix and the last user message.
 func (m *Model) Chat(ctx context.Context, req sdk.ChatRequest) (*sdk.ChatResponse, error) {
 	return m.ChatStream(ctx, req, func(sdk.ChatDelta) error { return nil })
 }

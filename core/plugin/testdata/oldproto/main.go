@@ -1,4 +1,4 @@
-// Command oldproto is a test plugin that answers the handshake with
+// Command oldproto is a test plugin that replies to the handshake with
 // plugin protocol version 2, which the host must reject naming both
 // versions.
 package main

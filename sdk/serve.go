@@ -21,7 +21,7 @@ const (
 	// pluginName is the name of the one plugin each binary serves in the
 	// go-plugin plugin set.
 	pluginName = "provider"
-	// LogLevelEnv is the environment variable through which the hub tells
+	// LogLevelEnv is the environment variable through which the hub passes
 	// a plugin the lowest log level it keeps: "debug", "info", "warn" or
 	// "error". NewPluginLogger reads it.
 	LogLevelEnv = "HEALTHHUB_PLUGIN_LOG_LEVEL"

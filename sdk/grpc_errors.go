@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -43,6 +44,14 @@ func rpcError(ctx context.Context, op string, err error) error {
 	if !ok {
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	if st.Code() == codes.DeadlineExceeded {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < deadlineSlack {
+			// The plugin's copy of the deadline fired a moment before
+			// ours: report it as the caller's own deadline.
+			<-ctx.Done()
+			return fmt.Errorf("%s: %w", op, ctx.Err())
+		}
+	}
 	for _, detail := range st.Details() {
 		if outcome, ok := detail.(*pb.Outcome); ok {
 			return outcomeFromPB(outcome)
@@ -52,6 +61,12 @@ func rpcError(ctx context.Context, op string, err error) error {
 	o.Issues[0].Source = SourceHub
 	return o
 }
+
+// deadlineSlack is how close to the caller's deadline a DeadlineExceeded
+// status from the plugin must arrive to count as that deadline. gRPC sends
+// the remaining time to the plugin, whose timer fires independently of the
+// caller's.
+const deadlineSlack = time.Second
 
 // grpcCode picks the gRPC status code for an outcome from its first
 // error-level issue. The code only helps gRPC tooling; the outcome in the

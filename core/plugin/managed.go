@@ -179,19 +179,25 @@ func (m *managed) checkDescription(info sdk.Info) error {
 // to stdout before the handshake, or an early exit with its stderr.
 func (m *managed) explainStart(proc *processRunner, err error) error {
 	name := m.manifest.Name
-	head := proc.stdoutHead.String()
-	firstLine, _, _ := strings.Cut(head, "\n")
-	parts := strings.Split(strings.TrimSpace(firstLine), "|")
-	if len(parts) >= 4 {
-		if _, convErr := strconv.Atoi(parts[0]); convErr == nil && parts[1] != strconv.Itoa(sdk.ProtocolVersion) {
+	var printed []string
+	for _, line := range strings.Split(proc.stdoutHead.String(), "\n") {
+		parts := strings.Split(strings.TrimSpace(line), "|")
+		if _, convErr := strconv.Atoi(parts[0]); len(parts) < 4 || convErr != nil {
+			printed = append(printed, line)
+			continue
+		}
+		if len(printed) > 0 {
+			break
+		}
+		if parts[1] != strconv.Itoa(sdk.ProtocolVersion) {
 			return fmt.Errorf("launch plugin %q: %w: protocol version mismatch: the plugin speaks %s, the hub speaks %d; rebuild the plugin against a matching sdk",
 				name, ErrHandshake, parts[1], sdk.ProtocolVersion)
 		}
 		return err
 	}
-	if head != "" {
+	if text := strings.TrimSpace(strings.Join(printed, "\n")); text != "" {
 		return fmt.Errorf("launch plugin %q: %w: the plugin printed %q to stdout before its handshake; plugins must leave stdout to the handshake and log to stderr",
-			name, ErrHandshake, truncate(head, 200))
+			name, ErrHandshake, truncate(text, 200))
 	}
 	if tail := proc.stderrTail.String(); tail != "" {
 		return fmt.Errorf("%w (process %s; stderr ends with: %s)", err, proc.exitStatus(), truncate(lastLines(tail, 5), 1000))

@@ -1,9 +1,11 @@
 package sdk
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Sizes of the plugin protocol's messages.
@@ -22,15 +24,24 @@ const (
 	minChunkSize = 256 << 10
 )
 
+// scratchBuffers holds chunk-sized read buffers, so that a small payload
+// does not cost a 1 MiB allocation.
+var scratchBuffers = sync.Pool{New: func() any {
+	buf := make([]byte, chunkSize)
+	return &buf
+}}
+
 // sendChunks reads r to its end and passes it to send in chunks. Each chunk
-// is a new slice, because gRPC may hold on to a message after Send returns.
-// An error reading r is returned wrapped in a *sourceError.
+// is a new slice of exactly the bytes read, because gRPC may hold on to a
+// message after Send returns. An error reading r is returned wrapped in a
+// *sourceError.
 func sendChunks(r io.Reader, send func([]byte) error) error {
+	scratch := scratchBuffers.Get().(*[]byte)
+	defer scratchBuffers.Put(scratch)
 	for {
-		buf := make([]byte, chunkSize)
-		n, err := io.ReadAtLeast(r, buf, minChunkSize)
+		n, err := io.ReadAtLeast(r, *scratch, minChunkSize)
 		if n > 0 {
-			if sendErr := send(buf[:n]); sendErr != nil {
+			if sendErr := send(bytes.Clone((*scratch)[:n])); sendErr != nil {
 				return sendErr
 			}
 		}

@@ -56,7 +56,7 @@ func TestPluginsCommands(t *testing.T) {
 
 	code, out, _ = runHub(t, "plugins", "list", "--dir", dir)
 	assert.Equal(t, ExitFailure, code)
-	assert.NotContains(t, out, "storage-fs ", "a refused plugin is not listed")
+	assert.NotContains(t, out, "storage-fs ", "a rejected plugin is not listed")
 
 	code, out, errOut = runHub(t, "plugins", "stamp", filepath.Join(dir, "storage-fs"))
 	assert.Equal(t, ExitOK, code, errOut)

@@ -249,7 +249,7 @@ func TestPluginKilledMidCallRestarts(t *testing.T) {
 	assert.Contains(t, logs.String(), "plugin restarted")
 }
 
-func TestChecksumMismatchRefused(t *testing.T) {
+func TestChecksumMismatchRejected(t *testing.T) {
 	dir := pluginDir(t, "storage-fs")
 	binary := filepath.Join(dir, "storage-fs", "storage-fs")
 	f, err := os.OpenFile(binary, os.O_APPEND|os.O_WRONLY, 0)
@@ -270,10 +270,10 @@ func TestChecksumMismatchRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), `"storage-fs"`)
 	assert.Contains(t, err.Error(), manifest.SHA256, "the error names the manifest's sum")
 	assert.Contains(t, err.Error(), actual, "the error names the binary's sum")
-	assert.Empty(t, host.Statuses(), "a refused plugin is not loaded")
+	assert.Empty(t, host.Statuses(), "a rejected plugin is not loaded")
 }
 
-func TestUnlistedExecutableRefused(t *testing.T) {
+func TestUnlistedExecutableRejected(t *testing.T) {
 	dir := pluginDir(t)
 	stray := filepath.Join(dir, "stray", "tool")
 	require.NoError(t, os.MkdirAll(filepath.Dir(stray), 0o755))
@@ -325,6 +325,10 @@ func TestCircuitBreakerOpens(t *testing.T) {
 	assert.Error(t, host.CheckHealth(context.Background(), "flaky"))
 	assert.Zero(t, host.Statuses()[0].PID)
 	assert.Contains(t, logs.String(), "circuit breaker open")
+
+	require.NoError(t, host.Restart(context.Background(), "flaky"), "Restart relaunches a plugin whose breaker is open")
+	assert.NotEqual(t, plugin.StateFailed, host.Statuses()[0].State)
+	assert.Error(t, host.Restart(context.Background(), "flaky-unknown"))
 }
 
 func TestConfigRejectedBySchema(t *testing.T) {

@@ -1,6 +1,7 @@
 package pluginbench_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,11 +21,13 @@ import (
 	hostplugin "github.com/healthhub/healthhub/core/plugin"
 	"github.com/healthhub/healthhub/core/plugin/plugintest"
 	"github.com/healthhub/healthhub/examples/echo-llm/echo"
+	"github.com/healthhub/healthhub/plugins/storage/fs/fsstore"
 	"github.com/healthhub/healthhub/sdk"
 )
 
 var (
-	// pluginsDir holds echo-llm, built by TestMain as make build would.
+	// pluginsDir holds echo-llm and storage-fs, built by TestMain as make
+	// build would.
 	pluginsDir string
 	// bareEchoPath is the bare go-plugin echo server binary.
 	bareEchoPath string
@@ -42,9 +45,11 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	pluginsDir = filepath.Join(dir, "plugins")
-	if _, err := plugintest.Build("examples/echo-llm", pluginsDir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	for _, src := range []string{"examples/echo-llm", "plugins/storage/fs"} {
+		if _, err := plugintest.Build(src, pluginsDir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
 	bareEchoPath = filepath.Join(dir, "bareecho")
 	build := exec.Command("go", "build", "-o", bareEchoPath, "./testdata/bareecho")
@@ -70,8 +75,11 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func startEchoLLM(b *testing.B) (*hostplugin.Host, sdk.ChatModel) {
 	b.Helper()
 	host := hostplugin.New(hostplugin.Config{
-		Dir:     pluginsDir,
-		Plugins: map[string]json.RawMessage{"echo-llm": json.RawMessage(`{"prefix": ""}`)},
+		Dir: pluginsDir,
+		Plugins: map[string]json.RawMessage{
+			"echo-llm":   json.RawMessage(`{"prefix": ""}`),
+			"storage-fs": storageConfig(b.TempDir()),
+		},
 	}, quietLogger())
 	if err := host.Start(context.Background()); err != nil {
 		b.Fatal(err)
@@ -191,5 +199,62 @@ func BenchmarkPluginStart(b *testing.B) {
 		b.StopTimer()
 		host.Close()
 		b.StartTimer()
+	}
+}
+
+func storageConfig(root string) json.RawMessage {
+	raw, _ := json.Marshal(map[string]string{"root": root})
+	return raw
+}
+
+// putGet stores content under one key and reads it back.
+func putGet(b *testing.B, store sdk.Storage, content []byte) {
+	ctx := context.Background()
+	if _, err := store.Put(ctx, "bench/object", bytes.NewReader(content), sdk.PutOptions{Size: int64(len(content))}); err != nil {
+		b.Fatal(err)
+	}
+	body, _, err := store.Get(ctx, "bench/object")
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, body)
+	body.Close()
+	if err != nil || n != int64(len(content)) {
+		b.Fatalf("read back %d bytes, %v; want %d", n, err, len(content))
+	}
+}
+
+// BenchmarkStorageRoundTrip puts and gets one object through the host to
+// the storage-fs plugin and through the same store in process. The object
+// streams in 1 MiB chunks, so the host path here includes the chunking
+// that the chat benchmark does not.
+func BenchmarkStorageRoundTrip(b *testing.B) {
+	for _, size := range payloadSizes {
+		content := bytes.Repeat([]byte("x"), size.size)
+
+		b.Run("host/"+size.name, func(b *testing.B) {
+			host, _ := startEchoLLM(b)
+			defer host.Close()
+			p, err := host.Provider("storage-fs")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(size.size))
+			for b.Loop() {
+				putGet(b, p.Storage, content)
+			}
+		})
+
+		b.Run("direct/"+size.name, func(b *testing.B) {
+			store, err := fsstore.New(fsstore.Config{Root: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer store.Close()
+			b.SetBytes(int64(size.size))
+			for b.Loop() {
+				putGet(b, store, content)
+			}
+		})
 	}
 }

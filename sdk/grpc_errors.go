@@ -62,10 +62,10 @@ func rpcError(ctx context.Context, op string, err error) error {
 	return o
 }
 
-// deadlineSlack is how close to the caller's deadline a DeadlineExceeded
-// status from the plugin must arrive to count as that deadline. gRPC sends
-// the remaining time to the plugin, whose timer fires independently of the
-// caller's.
+// deadlineSlack is the time before the caller's deadline within which a
+// DeadlineExceeded status from the plugin counts as that deadline. gRPC
+// sends the remaining time to the plugin, whose timer fires independently
+// of the caller's.
 const deadlineSlack = time.Second
 
 // grpcCode picks the gRPC status code for an outcome from its first

@@ -12,8 +12,8 @@ import (
 const (
 	// MaxMessageSize is the largest gRPC message the hub and a plugin
 	// accept from each other, in bytes (128 MiB). Byte payloads stream in
-	// chunks and never come near it; it bounds the JSON payloads that travel
-	// in one message, such as an EHR Bundle or an imaging result.
+	// chunks and never come near it. It bounds the JSON payloads that
+	// travel in one message, such as an EHR Bundle or an imaging result.
 	MaxMessageSize = 128 << 20
 
 	// chunkSize is the largest data chunk sent in one stream message.

@@ -22,8 +22,9 @@ type Call struct {
 // Interceptor runs around every call of a provider wrapped by Intercept.
 // Before the call it may reject it by returning an error, or return a new
 // context for it (with a deadline, say). It returns a finish function that
-// Intercept calls exactly once with the call's error when the call is over;
-// finish returns the error the caller gets, so it may wrap or replace it.
+// Intercept calls exactly once with the call's error when the call is over.
+// The caller gets the error that finish returns, so finish may wrap or
+// replace it.
 //
 // Storage.Get is over when its reader returns an error other than io.EOF
 // (finish then gets that error and its result is what Read returns), when
@@ -32,11 +33,11 @@ type Interceptor func(ctx context.Context, call Call) (context.Context, func(err
 
 // Intercept returns a provider that runs ic around every call of p. The
 // implementations of the result satisfy the same optional per-kind
-// interfaces as those of p (StudyReader, ChatStreamer and so on), and every
-// one is a Configurer, HealthChecker and DataUseReporter: where p's
+// interfaces as those of p (StudyReader, ChatStreamer and so on). Every one
+// is also a Configurer, HealthChecker and DataUseReporter. Where p's
 // implementation lacks one of these, the wrapper behaves as Provider does
-// without it (an empty config is accepted, health is good, DataUse is
-// Info.DataUse).
+// without it: an empty config is accepted, health is good, and DataUse is
+// Info.DataUse.
 func Intercept(p Provider, ic Interceptor) Provider {
 	out := Provider{Info: p.Info}
 	wrap := func(kind Kind, impl any) interceptedMeta {

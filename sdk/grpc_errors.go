@@ -106,7 +106,9 @@ func transportCode(c codes.Code) IssueCode {
 	case codes.DeadlineExceeded:
 		return CodeTimeout
 	case codes.Canceled:
-		return CodeIncomplete
+		// The caller's context is still live (rpcError checks it first),
+		// so the connection ended the call, as when the plugin stops.
+		return CodeTransient
 	case codes.ResourceExhausted:
 		return CodeTooLong
 	case codes.Unimplemented:

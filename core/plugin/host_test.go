@@ -316,18 +316,31 @@ func TestCircuitBreakerOpens(t *testing.T) {
 		Restart: plugin.RestartConfig{InitialBackoff: plugin.Duration(10 * time.Millisecond), MaxCrashes: 3},
 	}
 	host, logs := startHost(t, cfg)
-	failed := waitFor(30*time.Second, func() bool { return host.Statuses()[0].State == plugin.StateFailed })
-	require.True(t, failed, "the breaker did not open; state is %s", host.Statuses()[0].State)
+	store := storageOf(t, host, "flaky")
 
-	_, err := storageOf(t, host, "flaky").Stat(context.Background(), "any")
+	// Every call crashes the plugin; the third crash opens the breaker.
+	var err error
+	for range 10 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err = store.Stat(ctx, "any")
+		cancel()
+		if errors.Is(err, plugin.ErrBreakerOpen) {
+			break
+		}
+		require.ErrorIs(t, err, sdk.ErrUnavailable, "a call that crashes the plugin")
+	}
 	assert.ErrorIs(t, err, plugin.ErrBreakerOpen)
 	assert.ErrorIs(t, err, sdk.ErrUnavailable)
+	status := host.Statuses()[0]
+	assert.Equal(t, plugin.StateFailed, status.State)
+	assert.Equal(t, 2, status.Restarts, "restarted after the first two crashes only")
+	assert.Zero(t, status.PID)
 	assert.Error(t, host.CheckHealth(context.Background(), "flaky"))
-	assert.Zero(t, host.Statuses()[0].PID)
 	assert.Contains(t, logs.String(), "circuit breaker open")
 
 	require.NoError(t, host.Restart(context.Background(), "flaky"), "Restart relaunches a plugin whose breaker is open")
-	assert.NotEqual(t, plugin.StateFailed, host.Statuses()[0].State)
+	assert.Equal(t, plugin.StateRunning, host.Statuses()[0].State)
+	assert.Error(t, host.Restart(context.Background(), "flaky"), "Restart refuses a running plugin")
 	assert.Error(t, host.Restart(context.Background(), "flaky-unknown"))
 }
 

@@ -60,8 +60,9 @@ func (b *hclogBridge) Log(level hclog.Level, msg string, args ...any) {
 }
 
 // bridgeArgs drops the "timestamp" pair go-plugin adds to each plugin log
-// line, since the slog record carries its own time, and pairs up an odd
-// trailing value.
+// line, since the slog record carries its own time, and the "plugin" pair
+// of go-plugin's own messages, since each bridge logs under a logger that
+// already names the plugin. It pairs up an odd trailing value.
 func bridgeArgs(args []any) []any {
 	out := make([]any, 0, len(args))
 	for i := 0; i < len(args); i += 2 {
@@ -69,7 +70,7 @@ func bridgeArgs(args []any) []any {
 			out = append(out, "extra", args[i])
 			break
 		}
-		if key, ok := args[i].(string); ok && key == "timestamp" {
+		if key, ok := args[i].(string); ok && (key == "timestamp" || key == "plugin") {
 			continue
 		}
 		out = append(out, args[i], args[i+1])

@@ -291,13 +291,20 @@ func (m *managed) currentInstance() *instance {
 // died under it as a crash, naming the plugin, the call and how the
 // process ended. Other errors pass unchanged.
 func (m *managed) explainFailure(call sdk.Call, inst *instance, err error) error {
-	if inst == nil || !errors.Is(err, sdk.ErrUnavailable) {
+	if inst == nil {
 		return err
 	}
 	select {
 	case <-inst.runner.exited:
-	case <-time.After(crashGrace):
-		return err
+	default:
+		if !errors.Is(err, sdk.ErrUnavailable) {
+			return err
+		}
+		select {
+		case <-inst.runner.exited:
+		case <-time.After(crashGrace):
+			return err
+		}
 	}
 	return fmt.Errorf("plugin %q (pid %d) exited during %s.%s: %s; the host is restarting it: %w",
 		m.manifest.Name, inst.pid(), call.Kind, call.Method, inst.runner.exitStatus(), err)

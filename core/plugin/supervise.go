@@ -12,7 +12,26 @@ func (m *managed) setRunning(inst *instance) {
 	defer m.mu.Unlock()
 	m.current = inst
 	m.state = StateRunning
-	close(m.ready)
+	m.wake()
+}
+
+// wake releases the calls waiting in conn. m.mu must be held.
+func (m *managed) wake() {
+	select {
+	case <-m.ready:
+	default:
+		close(m.ready)
+	}
+}
+
+// block makes later calls to conn wait for the next wake. m.mu must be
+// held.
+func (m *managed) block() {
+	select {
+	case <-m.ready:
+		m.ready = make(chan struct{})
+	default:
+	}
 }
 
 // markDown takes the plugin out of service when the process of proc, the
@@ -24,7 +43,7 @@ func (m *managed) markDown(proc *processRunner) {
 		return
 	}
 	m.current = nil
-	m.ready = make(chan struct{})
+	m.block()
 	if m.state == StateRunning {
 		m.state = StateRestarting
 	}
@@ -36,10 +55,8 @@ func (m *managed) markDown(proc *processRunner) {
 func (m *managed) recordCrash(err error) (backoff time.Duration, open bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.current != nil {
-		m.current = nil
-		m.ready = make(chan struct{})
-	}
+	m.current = nil
+	m.block()
 	m.lastErr = err
 
 	now := time.Now()
@@ -53,8 +70,11 @@ func (m *managed) recordCrash(err error) (backoff time.Duration, open bool) {
 	m.crashes = append(kept, now)
 
 	if len(m.crashes) >= m.host.cfg.maxCrashes {
+		// Logged before the waiting calls wake and see the new state.
+		m.logger.Error("plugin keeps crashing; circuit breaker open, no more restarts",
+			"crashes", len(m.crashes), "window", m.host.cfg.crashWindow, "error", err)
 		m.state = StateFailed
-		close(m.ready)
+		m.wake()
 		return 0, true
 	}
 	m.state = StateRestarting
@@ -92,8 +112,6 @@ func (m *managed) restart(cause error) *instance {
 	for {
 		backoff, open := m.recordCrash(cause)
 		if open {
-			m.logger.Error("plugin keeps crashing; circuit breaker open, no more restarts",
-				"crashes", m.host.cfg.maxCrashes, "window", m.host.cfg.crashWindow, "error", cause)
 			return nil
 		}
 		m.logger.Info("restarting plugin", "backoff", backoff)
@@ -135,10 +153,8 @@ func (m *managed) stop() {
 	m.closing = true
 	inst := m.current
 	m.current = nil
-	if m.state == StateRestarting {
-		// Wake calls waiting for a restart; they now see StateStopped.
-		close(m.ready)
-	}
+	// Wake calls waiting for a restart; they now see StateStopped.
+	m.wake()
 	m.state = StateStopped
 	close(m.stopCh)
 	m.mu.Unlock()
@@ -169,7 +185,7 @@ func (m *managed) reset(ctx context.Context) error {
 	}
 	m.crashes = nil
 	m.state = StateRestarting
-	m.ready = make(chan struct{})
+	m.block()
 	m.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(ctx, m.host.cfg.startTimeout)
@@ -184,7 +200,7 @@ func (m *managed) reset(ctx context.Context) error {
 		if m.state == StateRestarting {
 			m.state = StateFailed
 			m.lastErr = err
-			close(m.ready)
+			m.wake()
 		}
 		m.mu.Unlock()
 		return err

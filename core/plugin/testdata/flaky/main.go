@@ -1,30 +1,46 @@
-// Command flaky is a test plugin that serves storage and exits on its own
-// shortly after each start, so that the host's circuit breaker opens.
+// Command flaky is a test plugin that crashes on every storage call, so
+// that the host's circuit breaker opens after a few calls.
 package main
 
 import (
+	"context"
+	"io"
 	"os"
-	"time"
 
 	"github.com/healthhub/healthhub/plugins/storage/fs/fsstore"
 	"github.com/healthhub/healthhub/sdk"
 )
 
+// crashingStore exits the process with status 3 in the middle of any call.
+type crashingStore struct{}
+
+func (crashingStore) Put(context.Context, string, io.Reader, sdk.PutOptions) (sdk.ObjectInfo, error) {
+	os.Exit(3)
+	return sdk.ObjectInfo{}, nil
+}
+
+func (crashingStore) Get(context.Context, string) (io.ReadCloser, sdk.ObjectInfo, error) {
+	os.Exit(3)
+	return nil, sdk.ObjectInfo{}, nil
+}
+
+func (crashingStore) Stat(context.Context, string) (sdk.ObjectInfo, error) {
+	os.Exit(3)
+	return sdk.ObjectInfo{}, nil
+}
+
+func (crashingStore) Delete(context.Context, string) error {
+	os.Exit(3)
+	return nil
+}
+
+func (crashingStore) List(context.Context, sdk.ListOptions) (sdk.ListPage, error) {
+	os.Exit(3)
+	return sdk.ListPage{}, nil
+}
+
 func main() {
-	root, err := os.MkdirTemp("", "flaky-plugin-")
-	if err != nil {
-		os.Exit(1)
-	}
-	store, err := fsstore.New(fsstore.Config{Root: root})
-	if err != nil {
-		os.Exit(1)
-	}
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		os.RemoveAll(root)
-		os.Exit(3)
-	}()
 	info := fsstore.Info()
 	info.Name = "flaky"
-	sdk.Serve(sdk.Provider{Info: info, Storage: store})
+	sdk.Serve(sdk.Provider{Info: info, Storage: crashingStore{}})
 }

@@ -116,7 +116,7 @@ func returnsWithin(t *testing.T, cancel context.CancelFunc, after time.Duration,
 	}
 }
 
-// isCancellation reports whether err says the call stopped because its
+// isCancellation reports whether err reports a call stopped because its
 // context ended.
 func isCancellation(err error) bool {
 	if err == nil {

@@ -10,12 +10,12 @@
 //		})
 //	}
 //
-// Each suite runs subtests for the kind's contract: not-found and
-// invalid-input errors that match the sdk sentinels with errors.Is, context
-// cancellation honoured within CancelWait, large payloads, concurrent calls,
-// and the kind-specific behaviour (listing order and paging, atomic
-// replace, streaming order and so on). Large payloads shrink under
-// go test -short.
+// Each suite runs subtests for the kind's contract. Every suite checks
+// not-found and invalid-input errors (matched with errors.Is against the
+// sdk sentinels), context cancellation honoured within CancelWait, large
+// payloads and concurrent calls. It then checks the kind-specific
+// behaviour, such as listing order and paging, atomic replace or streaming
+// order. Large payloads shrink under go test -short.
 //
 // The factory passed to a suite returns a ready provider: configured, and
 // for providers that call an upstream service, pointed at one. It is called

@@ -398,7 +398,7 @@ func TestNoOrphansAfterHostKilled(t *testing.T) {
 	self, err := os.Executable()
 	require.NoError(t, err)
 	helper := exec.Command(self, "-test.run=^$")
-	helper.Env = append(os.Environ(), helperEnv+"="+pluginDir(t, "storage-fs"))
+	helper.Env = append(os.Environ(), helperEnv+"="+pluginDir(t, "storage-fs"), helperRootEnv+"="+t.TempDir())
 	stdout, err := helper.StdoutPipe()
 	require.NoError(t, err)
 	helper.Stderr = os.Stderr

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,9 +24,12 @@ var builtDir string
 // named by the variable, prints the plugin's pid and waits to be killed.
 const helperEnv = "PLUGIN_HOST_HELPER_DIR"
 
+// helperRootEnv names the storage-fs root of the helper host.
+const helperRootEnv = "PLUGIN_HOST_HELPER_ROOT"
+
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(helperEnv); dir != "" {
-		os.Exit(runHostHelper(dir))
+		os.Exit(runHostHelper(dir, os.Getenv(helperRootEnv)))
 	}
 	os.Exit(runTests(m))
 }
@@ -54,10 +56,10 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-func runHostHelper(dir string) int {
+func runHostHelper(dir, root string) int {
 	host := plugin.New(plugin.Config{
 		Dir:     dir,
-		Plugins: map[string]json.RawMessage{"storage-fs": fsConfig(filepath.Join(os.TempDir(), "orphan-helper-objects"))},
+		Plugins: map[string]json.RawMessage{"storage-fs": fsConfig(root)},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := host.Start(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, err)

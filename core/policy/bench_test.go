@@ -1,0 +1,105 @@
+package policy
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/stretchr/testify/require"
+)
+
+var decisionTime = time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
+
+func clinicianRead() *Input {
+	return &Input{
+		Subject: Subject{
+			ID: "Practitioner/f001", Roles: []string{"clinician"}, Tenant: "north",
+			Scopes: []string{"openid", "fhirUser", "user/*.cruds"}, PurposeOfUse: "TREAT",
+		},
+		Action:   "read",
+		Resource: Resource{Type: "Observation", ID: "example", Tenant: "north", Patient: "Patient/example"},
+		Context:  Context{Time: decisionTime, RequestID: "req-1"},
+	}
+}
+
+func breakGlassRead() *Input {
+	in := clinicianRead()
+	in.Resource.Tenant = "south"
+	in.Resource.SecurityLabels = []Coding{{System: "http://terminology.hl7.org/CodeSystem/v3-ActCode", Code: "PSY"}}
+	in.Subject.PurposeOfUse = "ETREAT"
+	in.Subject.BreakGlass = &BreakGlass{
+		Reason:    "patient unconscious in the emergency department, history needed",
+		StartedAt: decisionTime.Add(-10 * time.Minute),
+	}
+	return in
+}
+
+func benchEngine(b *testing.B) *Engine {
+	b.Helper()
+	e, err := New(context.Background(), Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(b, err)
+	return e
+}
+
+func BenchmarkDecide(b *testing.B) {
+	e := benchEngine(b)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		input *Input
+		allow bool
+	}{
+		{"clinician_read", clinicianRead(), true},
+		{"break_glass", breakGlassRead(), true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			d, err := e.Decide(ctx, tc.input)
+			require.NoError(b, err)
+			require.Equal(b, tc.allow, d.Allow, "%+v", d.Reasons)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := e.Decide(ctx, tc.input); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkInputConversion compares the two ways to hand the input to OPA:
+// a pre-built ast.Value (rego.EvalParsedInput, what Decide does) and a map
+// that OPA converts itself (rego.EvalInput). Each iteration converts the
+// typed Input and evaluates the decision.
+func BenchmarkInputConversion(b *testing.B) {
+	e := benchEngine(b)
+	set := e.current.Load()
+	ctx := context.Background()
+	in := clinicianRead()
+	b.Run("ast_value", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := in.ASTValue()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := set.query.Eval(ctx, rego.EvalParsedInput(v)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("map", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m, err := in.Map()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := set.query.Eval(ctx, rego.EvalInput(m)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

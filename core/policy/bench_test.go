@@ -2,8 +2,6 @@ package policy
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -39,7 +37,7 @@ func breakGlassRead() *Input {
 
 func benchEngine(b *testing.B) *Engine {
 	b.Helper()
-	e, err := New(context.Background(), Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := New(context.Background(), Config{}, discardLogger())
 	require.NoError(b, err)
 	return e
 }

@@ -143,6 +143,12 @@ func (e *Engine) DecideJSON(ctx context.Context, input []byte) (Decision, error)
 }
 
 func (s *policySet) decide(ctx context.Context, input ast.Value, opts ...rego.EvalOption) (Decision, error) {
+	// OPA notices a cancelled context only at intervals, so a decision
+	// asked for after the request ended could still be evaluated.
+	if err := ctx.Err(); err != nil {
+		d := denyDecision(ReasonError, evalErrorMessage(err))
+		return s.finish(d), fmt.Errorf("%w: %w", ErrEvaluation, err)
+	}
 	opts = append(opts, rego.EvalParsedInput(input))
 	rs, err := s.query.Eval(ctx, opts...)
 	if err != nil {

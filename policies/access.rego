@@ -11,13 +11,15 @@ import data.healthhub.breakglass
 import data.healthhub.lib
 import data.healthhub.patient
 
-# categories sorts the FHIR resource types the roles are granted on. A type
+# categories sorts the FHIR resource types the roles are granted on. A
+# Bundle counts as clinical, since it may hold any resource. A type
 # missing here is granted only to roles with a "*" entry.
 categories := {
 	"Account": "financial",
 	"AllergyIntolerance": "clinical",
 	"Appointment": "administrative",
 	"Binary": "clinical",
+	"Bundle": "clinical",
 	"CarePlan": "clinical",
 	"CareTeam": "clinical",
 	"ChargeItem": "financial",

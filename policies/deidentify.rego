@@ -33,7 +33,11 @@ pseudonymize_paths := {
 	"Person.id",
 }
 
+# Reference displays anywhere in a resource may name the patient, as
+# Appointment.participant.actor.display does; scrubbing every display keeps
+# the code displays a reader needs.
 scrub_paths := {
+	"Resource.descendants().display",
 	"Resource.text.div",
 	"Resource.note.text",
 	"DiagnosticReport.conclusion",

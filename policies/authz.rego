@@ -12,6 +12,7 @@ import data.healthhub.breakglass
 import data.healthhub.consent
 import data.healthhub.egress
 import data.healthhub.labels
+import data.healthhub.lib
 import data.healthhub.minimum
 import data.healthhub.smart
 
@@ -48,6 +49,11 @@ denials contains reason if some reason in breakglass.deny
 denials contains reason if some reason in minimum.deny
 
 denials contains reason if some reason in egress.deny
+
+denials contains {"code": "request.time", "message": "context.time is not an RFC 3339 time"} if {
+	input.context.time
+	not lib.now_ns
+}
 
 notes contains reason if some reason in access.grants
 

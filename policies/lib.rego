@@ -9,10 +9,11 @@ package healthhub.lib
 # now_ns is the decision time in nanoseconds since the Unix epoch: the
 # request's context.time (RFC 3339) when given, the evaluation time
 # otherwise. A malformed context.time is a built-in error, which the hub
-# turns into a deny.
+# turns into a deny; where built-in errors are not raised, now_ns is
+# undefined and every rule that needs it fails closed.
 now_ns := time.parse_rfc3339_ns(input.context.time) if input.context.time
 
-else := time.now_ns()
+now_ns := time.now_ns() if not input.context.time
 
 # fhir_start_ns(d) is the first instant a FHIR date or dateTime d covers:
 # "2016" is 2016-01-01T00:00:00Z, "2016-05" is 2016-05-01T00:00:00Z.

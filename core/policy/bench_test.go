@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,9 +38,23 @@ func breakGlassRead() *Input {
 
 func benchEngine(b *testing.B) *Engine {
 	b.Helper()
-	e, err := New(context.Background(), Config{}, discardLogger())
-	require.NoError(b, err)
-	return e
+	return newEngine(b, Config{})
+}
+
+// latencies collects per-call durations, so that benchmarks report the
+// median besides Go's mean: a few garbage collections or a busy machine
+// move the mean far more than the median.
+type latencies []time.Duration
+
+func (l *latencies) add(start time.Time) { *l = append(*l, time.Since(start)) }
+
+func (l latencies) report(b *testing.B) {
+	if len(l) == 0 {
+		return
+	}
+	slices.Sort(l)
+	b.ReportMetric(float64(l[len(l)/2].Nanoseconds()), "median-ns")
+	b.ReportMetric(float64(l[len(l)*99/100].Nanoseconds()), "p99-ns")
 }
 
 func BenchmarkDecide(b *testing.B) {
@@ -58,11 +73,17 @@ func BenchmarkDecide(b *testing.B) {
 			require.NoError(b, err)
 			require.Equal(b, tc.allow, d.Allow, "%+v", d.Reasons)
 			b.ReportAllocs()
+			var samples latencies
+			cpu := startCPUMeter(b, 0)
 			for b.Loop() {
+				start := time.Now()
 				if _, err := e.Decide(ctx, tc.input); err != nil {
 					b.Fatal(err)
 				}
+				samples.add(start)
 			}
+			cpu.report(b)
+			samples.report(b)
 		})
 	}
 }

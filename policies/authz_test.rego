@@ -27,7 +27,6 @@ test_empty_input_denied if {
 	"tenant.missing" in fixtures.codes(d)
 }
 
-
 test_malformed_time_denies if {
 	d := authz.decision with input as fixtures.with_context({"time": "yesterday"})
 	not d.allow

@@ -74,10 +74,10 @@ labels_match(provision) if {
 	coding.code == label.code
 }
 
-class_matches(provision) if not provision["class"]
+class_matches(provision) if not provision.class
 
 class_matches(provision) if {
-	some coding in provision["class"]
+	some coding in provision.class
 	coding.code == input.resource.type
 }
 

@@ -208,8 +208,8 @@ func generalizeAt(loc *location, pointer string, rule pathRule, seen map[*node]b
 
 const dataAbsentReasonURL = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
-// maskedExtension returns the FHIR extension list that says a value was
-// masked (data-absent-reason "masked").
+// maskedExtension returns an element whose only content is the
+// data-absent-reason extension with code "masked".
 func maskedExtension() *node {
 	ext := &node{kind: kindObject, members: []member{
 		{"url", stringNode(dataAbsentReasonURL)},

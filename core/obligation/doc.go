@@ -5,9 +5,9 @@
 // A Session serves one request. It removes or masks elements by FHIR path,
 // replaces identifiers by pseudonym tokens, generalizes dates to the year or
 // month, and scrubs free text of what identifies the patient: the names,
-// identifiers, phone numbers, e-mail addresses and addresses it knows (from
-// Known and from the Patient, RelatedPerson and Person resources in the
-// payload), and the common patterns of phone numbers, e-mail addresses,
+// identifiers, phone numbers, e-mail addresses and addresses given in Known
+// or found in the Patient, RelatedPerson and Person resources of the
+// payload, and the common patterns of phone numbers, e-mail addresses,
 // social security numbers, record numbers and dates. Pseudonym tokens are
 // random UUIDs, the same for the same value within the session, so a
 // provider's reply can be mapped back with Restore when the decision allows

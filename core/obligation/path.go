@@ -122,8 +122,8 @@ func (p fhirPath) appliesTo(t string) bool {
 	return p.resource == t
 }
 
-// location is where a value sits: a member of an object or an item of an
-// array (then array is the location of that array).
+// location is the place of a value in the tree: a member of an object, or
+// an item of an array whose own location is array.
 type location struct {
 	parent *node     // the object or array that holds value
 	up     *location // the location of parent, for an object member

@@ -107,8 +107,9 @@ func (s *Session) token(value string) string {
 // ApplyJSON applies the obligations to a FHIR resource or Bundle and
 // returns the changed JSON with the report. Payloads that need no change
 // come back as they were. A payload that is not a JSON object with a
-// resourceType is an *sdk.Outcome; so is an obligation path that does not
-// parse, since the hub must not send a payload it could not clean.
+// resourceType is an *sdk.Outcome. An obligation path that does not parse
+// is an error wrapping ErrInvalidPath, because the hub must not send a
+// payload it could not clean.
 func (s *Session) ApplyJSON(ob policy.Obligations, payload []byte) ([]byte, *Report, error) {
 	report := &Report{}
 	if ob.Empty() {
@@ -334,5 +335,3 @@ func (s *Session) propagate(root *node, rule string, report *Report) {
 	}
 	walk(root, "")
 }
-
-

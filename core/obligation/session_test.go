@@ -306,7 +306,7 @@ func TestPseudonymsConsistentWithinSession(t *testing.T) {
 
 func identifierAndSubject(t *testing.T, b []byte) (string, string) {
 	var r struct {
-		Identifier []struct{ Value string } `json:"identifier"`
+		Identifier []struct{ Value string }   `json:"identifier"`
 		Subject    struct{ Reference string } `json:"subject"`
 	}
 	require.NoError(t, json.Unmarshal(b, &r))
@@ -387,7 +387,7 @@ func TestChatRoundTrip(t *testing.T) {
 	require.Len(t, report.Changes, 1)
 	assert.Equal(t, map[string]int{CategoryName: 2, CategoryPhone: 1, CategoryDate: 1}, report.Changes[0].Found)
 
-	// The provider answers with the tokens; the hub maps them back.
+	// The provider replies with the tokens, and the hub maps them back.
 	reply := "The patient " + strings.TrimPrefix(sent, "Summarize the labs of ")
 	restored, report, err := s.Restore(ob, reply)
 	require.NoError(t, err)

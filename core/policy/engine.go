@@ -112,9 +112,9 @@ func (e *Engine) logLoadError(source string, err error) {
 }
 
 // Decide evaluates the decision for in. It always returns a Decision with
-// an ID; when the policy cannot decide (an undefined or malformed result,
-// an evaluation or built-in error, an input that cannot be converted) the
-// Decision denies with a reason and the error says why.
+// an ID. When the policy cannot decide (an undefined or malformed result,
+// an evaluation or built-in error, an input that cannot be converted), the
+// Decision denies with a reason and the returned error gives the cause.
 func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 	set := e.current.Load()
 	value, err := in.ASTValue()

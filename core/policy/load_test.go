@@ -282,8 +282,8 @@ decision := {"allow": true, "reasons": [{"code": "x", "message": "y"}], "obligat
 	assert.Contains(t, d.Reasons[0].Message, "eval_conflict_error")
 }
 
-// A policy sees payload numbers exactly as written: 2^53+1 is not rounded
-// to 2^53, as a float64 round trip would do.
+// A policy receives payload numbers exactly as written: 2^53+1 is not
+// rounded to 2^53, as a float64 round trip would do.
 func TestDecidePayloadNumbersKeepPrecision(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "authz.rego", minimalPolicy+`

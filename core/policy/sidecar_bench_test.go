@@ -127,4 +127,3 @@ func sidecarDecide(client *http.Client, url string, body []byte) (bool, error) {
 	}
 	return out.Result.Allow, nil
 }
-

@@ -155,8 +155,21 @@ granting_roles contains "researcher" if {
 	input.subject.purpose_of_use == "HRESCH"
 }
 
+# grants repeats the conditions of granting_roles instead of reading it, which
+# keeps the common decision one rule shorter.
 grants contains {"code": "access.role", "message": sprintf("role %s may %s %s", [role, input.action, input.resource.type])} if {
-	some role in granting_roles
+	some role in permitted_roles
+	not role in {"patient", "researcher"}
+}
+
+grants contains {"code": "access.role", "message": sprintf("role patient may %s %s", [input.action, input.resource.type])} if {
+	"patient" in permitted_roles
+	patient.own_record
+}
+
+grants contains {"code": "access.role", "message": sprintf("role researcher may %s %s", [input.action, input.resource.type])} if {
+	"researcher" in permitted_roles
+	input.subject.purpose_of_use == "HRESCH"
 }
 
 deny contains {"code": "access.no_role", "message": sprintf("no role of the subject may %s %s", [lib.action, lib.resource_type])} if {
@@ -165,13 +178,13 @@ deny contains {"code": "access.no_role", "message": sprintf("no role of the subj
 
 deny contains {"code": "patient.not_own_record", "message": "a patient may only access their own records"} if {
 	"patient" in permitted_roles
-	count(granting_roles) == 0
+	count(grants) == 0
 	not patient.own_record
 }
 
 deny contains {"code": "access.research_purpose", "message": "a researcher needs purpose of use HRESCH"} if {
 	"researcher" in permitted_roles
-	count(granting_roles) == 0
+	count(grants) == 0
 	not input.subject.purpose_of_use == "HRESCH"
 }
 

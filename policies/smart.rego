@@ -16,8 +16,6 @@ package healthhub.smart
 import data.healthhub.lib
 import data.healthhub.settings
 
-scope_pattern := `^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.(c?r?u?d?s?|read|write|\*)(\?.*)?$`
-
 # needed is the permission letters the action needs. History of one
 # resource is a read, history of a type is a search.
 needed := {
@@ -51,7 +49,11 @@ scopes_apply if settings.require_scopes == true
 # granted is true when a scope of the token allows the request.
 granted if {
 	some raw in input.subject.scopes
-	[[_, context, type, permissions, _]] := regex.find_all_string_submatch_n(scope_pattern, raw, 1)
+	contains(raw, "/")
+	[[_, context, type, permissions, _]] := regex.find_all_string_submatch_n(
+		`^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.(c?r?u?d?s?|read|write|\*)(\?.*)?$`,
+		raw, 1,
+	)
 	type in ["*", input.resource.type]
 	letters := object.get({"read": "rs", "write": "cud", "*": "cruds"}, permissions, permissions)
 	every letter in needed {

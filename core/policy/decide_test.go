@@ -256,3 +256,33 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 	require.NoError(t, err)
 	return b
 }
+
+// The typed input and its JSON form must decide alike, since the CLI, the
+// decide endpoint and an opa sidecar see the JSON form.
+func TestDecideTypedAndJSONAgree(t *testing.T) {
+	e := newEngine(t, Config{AllowedRegions: []string{"us-east-1"}, AllowMissingScopes: true})
+	noScopes := clinicianRead()
+	noScopes.Subject.Scopes = []string{}
+	absentScopes := clinicianRead()
+	absentScopes.Subject.Scopes = nil
+	inputs := map[string]*Input{
+		"clinician read": clinicianRead(),
+		"break-glass":    breakGlassRead(),
+		"chat":           chatInput(cloudNoBAA),
+		"empty scopes":   noScopes,
+		"absent scopes":  absentScopes,
+	}
+	for name, in := range inputs {
+		t.Run(name, func(t *testing.T) {
+			typed, err := e.Decide(context.Background(), in)
+			require.NoError(t, err)
+			raw, err := json.Marshal(in)
+			require.NoError(t, err)
+			fromJSON, err := e.DecideJSON(context.Background(), raw)
+			require.NoError(t, err)
+			assert.Equal(t, typed.Allow, fromJSON.Allow)
+			assert.Equal(t, typed.Reasons, fromJSON.Reasons)
+			assert.Equal(t, typed.Obligations, fromJSON.Obligations)
+		})
+	}
+}

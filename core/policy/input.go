@@ -36,7 +36,7 @@ type Subject struct {
 	// Scopes lists the SMART on FHIR scopes of the subject's token, such as
 	// "patient/Observation.rs". Nil means the request carries no token
 	// scopes; an empty, non-nil slice means a token without any.
-	Scopes []string `json:"scopes,omitempty"`
+	Scopes []string `json:"scopes,omitzero"`
 	// PurposeOfUse is the HL7 v3 PurposeOfUse code of the request, such as
 	// TREAT, ETREAT, HPAYMT or HRESCH.
 	PurposeOfUse string `json:"purpose_of_use,omitempty"`

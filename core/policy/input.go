@@ -10,12 +10,12 @@ import (
 // Input is the document a policy decides on, input in Rego. The JSON tags
 // are the field names the policies read; docs/policy.md describes each.
 type Input struct {
-	// Subject is who asks.
+	// Subject is the caller.
 	Subject Subject `json:"subject"`
-	// Action is what they ask to do: read, search, history, create,
+	// Action is the requested operation: read, search, history, create,
 	// update, delete, transcribe, analyze, chat or export.
 	Action string `json:"action"`
-	// Resource is what the action is on.
+	// Resource is the resource the action applies to.
 	Resource Resource `json:"resource"`
 	// Provider is the provider the request goes to, or nil when no
 	// provider is involved.
@@ -35,7 +35,7 @@ type Subject struct {
 	Tenant string `json:"tenant"`
 	// Scopes lists the SMART on FHIR scopes of the subject's token, such as
 	// "patient/Observation.rs". Nil means the request carries no token
-	// scopes; an empty, non-nil slice means a token without any.
+	// scopes, and an empty, non-nil slice means a token without any.
 	Scopes []string `json:"scopes,omitzero"`
 	// PurposeOfUse is the HL7 v3 PurposeOfUse code of the request, such as
 	// TREAT, ETREAT, HPAYMT or HRESCH.

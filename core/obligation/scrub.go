@@ -32,22 +32,24 @@ type Known struct {
 
 func (k *Known) add(other Known) bool {
 	changed := false
-	merge := func(dst *[]string, src []string, minLen int) {
+	merge := func(dst *[]string, src []string, minLen int, needDigit bool) {
 		for _, v := range src {
 			v = strings.TrimSpace(v)
-			if len(v) >= minLen && !slices.Contains(*dst, v) {
-				*dst = append(*dst, v)
-				changed = true
+			if len(v) < minLen || (needDigit && !strings.ContainsAny(v, "0123456789")) || slices.Contains(*dst, v) {
+				continue
 			}
+			*dst = append(*dst, v)
+			changed = true
 		}
 	}
 	// One-letter names and short identifiers would match inside ordinary
-	// words and numbers.
-	merge(&k.Names, other.Names, 2)
-	merge(&k.Identifiers, other.Identifiers, 4)
-	merge(&k.Phones, other.Phones, 4)
-	merge(&k.Emails, other.Emails, 3)
-	merge(&k.Addresses, other.Addresses, 3)
+	// words and numbers. Identifiers without a digit, such as the resource
+	// id "example", are ordinary words far more often than record numbers.
+	merge(&k.Names, other.Names, 2, false)
+	merge(&k.Identifiers, other.Identifiers, 4, true)
+	merge(&k.Phones, other.Phones, 4, false)
+	merge(&k.Emails, other.Emails, 3, false)
+	merge(&k.Addresses, other.Addresses, 3, false)
 	return changed
 }
 

@@ -334,7 +334,7 @@ func TestScrubAttachment(t *testing.T) {
 }
 
 func TestApplyTextRedacts(t *testing.T) {
-	s := NewSession(Known{Names: []string{"Peter", "Chalmers"}, Identifiers: []string{"12345"}, Addresses: []string{"534 Erewhon St"}})
+	s := NewSession(Known{Names: []string{"Peter", "Chalmers"}, Identifiers: []string{"12345", "example", "AB-1"}, Addresses: []string{"534 Erewhon St"}})
 	ob := policy.Obligations{ScrubText: []policy.ScrubRule{{Path: "Resource.text.div", Replace: policy.ReplaceRedact, Rule: "minimum.research"}}}
 	tests := []struct{ in, want string }{
 		{"Peter Chalmers, MRN 12345", "[NAME] [NAME], MRN [IDENTIFIER]"},
@@ -346,6 +346,8 @@ func TestApplyTextRedacts(t *testing.T) {
 		{"licence S99986740", "licence [MRN]"},
 		{"born 1974-12-25, seen 3/4/2025 and March 4, 2025 and 4 Mar 2025", "born [DATE], seen [DATE] and [DATE] and [DATE]"},
 		{"Annual review of peterson", "Annual review of peterson"},
+		{"for example, see below", "for example, see below"},
+		{"badge AB-1", "badge [IDENTIFIER]"},
 		{"LOINC 34117-2, glucose 6.3 mmol/l", "LOINC 34117-2, glucose 6.3 mmol/l"},
 	}
 	for _, tc := range tests {

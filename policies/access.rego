@@ -188,13 +188,13 @@ deny contains {"code": "access.research_purpose", "message": "a researcher needs
 	not input.subject.purpose_of_use == "HRESCH"
 }
 
-deny contains {"code": "tenant.missing", "message": "the subject has no tenant"} if not input.subject.tenant
+deny contains {"code": "tenant.missing", "message": "the subject has no tenant"} if {
+	object.get(input, ["subject", "tenant"], "") == ""
+}
 
-deny contains {"code": "tenant.missing", "message": "the subject has no tenant"} if input.subject.tenant == ""
-
-deny contains {"code": "tenant.missing", "message": "the resource has no tenant"} if not input.resource.tenant
-
-deny contains {"code": "tenant.missing", "message": "the resource has no tenant"} if input.resource.tenant == ""
+deny contains {"code": "tenant.missing", "message": "the resource has no tenant"} if {
+	object.get(input, ["resource", "tenant"], "") == ""
+}
 
 deny contains {"code": "tenant.mismatch", "message": "the resource belongs to another tenant"} if {
 	input.subject.tenant != input.resource.tenant

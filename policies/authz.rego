@@ -12,7 +12,6 @@ import data.healthhub.breakglass
 import data.healthhub.consent
 import data.healthhub.egress
 import data.healthhub.labels
-import data.healthhub.lib
 import data.healthhub.minimum
 import data.healthhub.smart
 
@@ -52,7 +51,7 @@ denials contains reason if some reason in egress.deny
 
 denials contains {"code": "request.time", "message": "context.time is not an RFC 3339 time"} if {
 	input.context.time
-	not lib.now_ns
+	not time.parse_rfc3339_ns(input.context.time)
 }
 
 notes contains reason if some reason in access.grants
@@ -101,9 +100,16 @@ default reidentify := false
 
 reidentify if egress.reidentify
 
-obligation_sets contains set if some set in minimum.obligations
+obligation_sets contains set if {
+	some role in input.subject.roles
+	role in {"billing", "researcher"}
+	some set in minimum.obligations
+}
 
-obligation_sets contains set if some set in egress.obligations
+obligation_sets contains set if {
+	input.provider
+	some set in egress.obligations
+}
 
 obligations := {"audit_level": audit_level, "review": review, "reidentify": reidentify} if {
 	count(obligation_sets) == 0

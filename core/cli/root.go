@@ -80,6 +80,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 	root.AddCommand(
 		newVersionCommand(),
 		newPluginsCommand(),
+		newPolicyCommand(),
 	)
 	return root
 }

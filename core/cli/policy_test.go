@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,13 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func runHub(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := Main(context.Background(), args, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
-	return code, out.String(), errOut.String()
-}
 
 func writeTemp(t *testing.T, dir, name, text string) string {
 	t.Helper()
@@ -44,7 +35,7 @@ unused if input.action == "never"
 `
 
 func TestPolicyTestEmbedded(t *testing.T) {
-	code, out, errOut := runHub(t, "", "policy", "test")
+	code, out, errOut := runHubWithInput(t, "", "policy", "test")
 	assert.Equal(t, ExitOK, code, errOut)
 	assert.Regexp(t, `(?m)^\d+ passed, 0 failed, 0 skipped$`, out)
 	assert.Contains(t, out, "coverage")
@@ -61,7 +52,7 @@ test_read_allowed if authz.decision.allow with input as {"action": "read"}
 
 test_delete_allowed if authz.decision.allow with input as {"action": "delete"}
 `)
-	code, out, errOut := runHub(t, "", "policy", "test", dir)
+	code, out, errOut := runHubWithInput(t, "", "policy", "test", dir)
 	assert.Equal(t, ExitFailure, code)
 	assert.Contains(t, out, "FAIL "+filepath.Join(dir, "authz_test.rego")+":7 healthhub.authz_test.test_delete_allowed")
 	assert.Contains(t, out, "1 passed, 1 failed, 0 skipped")
@@ -77,20 +68,20 @@ import data.healthhub.authz
 
 test_read_allowed if authz.decision.allow with input as {"action": "read"}
 `)
-	code, out, errOut := runHub(t, "", "policy", "test", dir)
+	code, out, errOut := runHubWithInput(t, "", "policy", "test", dir)
 	assert.Equal(t, ExitFailure, code, out)
 	assert.Contains(t, errOut, "below the minimum 90.00%")
 
-	code, _, errOut = runHub(t, "", "policy", "test", "--min-coverage", "30", dir)
+	code, _, errOut = runHubWithInput(t, "", "policy", "test", "--min-coverage", "30", dir)
 	assert.Equal(t, ExitOK, code, errOut)
 
 	config := writeTemp(t, t.TempDir(), "hub.json", `{"policy": {"min_coverage": 30}}`)
-	code, _, errOut = runHub(t, "", "policy", "test", "--config", config, dir)
+	code, _, errOut = runHubWithInput(t, "", "policy", "test", "--config", config, dir)
 	assert.Equal(t, ExitOK, code, errOut)
 }
 
 func TestPolicyTestJSON(t *testing.T) {
-	code, out, _ := runHub(t, "", "policy", "test", "--json")
+	code, out, _ := runHubWithInput(t, "", "policy", "test", "--json")
 	require.Equal(t, ExitOK, code)
 	var report struct {
 		Coverage float64 `json:"coverage"`
@@ -105,7 +96,7 @@ func TestPolicyTestJSON(t *testing.T) {
 
 func TestPolicyEval(t *testing.T) {
 	input := writeTemp(t, t.TempDir(), "input.json", clinicianReadInput)
-	code, out, errOut := runHub(t, "", "policy", "eval", "--input", input)
+	code, out, errOut := runHubWithInput(t, "", "policy", "eval", "--input", input)
 	require.Equal(t, ExitOK, code, errOut)
 	var d struct {
 		ID      string `json:"decision_id"`
@@ -125,7 +116,7 @@ func TestPolicyEval(t *testing.T) {
 func TestPolicyEvalStdinAndDir(t *testing.T) {
 	dir := t.TempDir()
 	writeTemp(t, dir, "authz.rego", testedPolicy)
-	code, out, errOut := runHub(t, clinicianReadInput, "policy", "eval", "--input", "-", "--dir", dir)
+	code, out, errOut := runHubWithInput(t, clinicianReadInput, "policy", "eval", "--input", "-", "--dir", dir)
 	require.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, out, `"test.read"`)
 }
@@ -151,7 +142,7 @@ func TestPolicyEvalErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runHub(t, "", append([]string{"policy", "eval"}, tc.args...)...)
+			code, out, errOut := runHubWithInput(t, "", append([]string{"policy", "eval"}, tc.args...)...)
 			assert.Equal(t, tc.code, code)
 			assert.Contains(t, out, tc.out)
 			assert.Contains(t, errOut, tc.err)
@@ -161,14 +152,14 @@ func TestPolicyEvalErrors(t *testing.T) {
 
 func TestPolicyExplain(t *testing.T) {
 	input := writeTemp(t, t.TempDir(), "input.json", clinicianReadInput)
-	code, out, errOut := runHub(t, "", "policy", "explain", "--input", input)
+	code, out, errOut := runHubWithInput(t, "", "policy", "explain", "--input", input)
 	require.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, out, "decision allow")
 	assert.Contains(t, out, "reason access.role")
 	assert.Regexp(t, `embedded/access\.rego:\d+ data\.healthhub\.access\.grants`, out)
 	assert.Contains(t, out, "data.healthhub.authz.audit_level (default)")
 
-	code, out, _ = runHub(t, "", "policy", "explain", "--json", "--input", input)
+	code, out, _ = runHubWithInput(t, "", "policy", "explain", "--json", "--input", input)
 	require.Equal(t, ExitOK, code)
 	var ex struct {
 		Rules []struct {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
 
@@ -123,11 +124,27 @@ func renderPreview(obj *object, params map[string]string) ([]byte, error) {
 	}
 
 	var out bytes.Buffer
-	if err := png.Encode(&out, img); err != nil {
+	if err := pngEncoder.Encode(&out, img); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
 }
+
+// pngEncoder reuses its compression buffers across previews, which saves
+// most of the memory a preview costs.
+var pngEncoder = &png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &encoderPool{}}
+
+// encoderPool is a png.EncoderBufferPool backed by a sync.Pool.
+type encoderPool struct{ pool sync.Pool }
+
+func (p *encoderPool) Get() *png.EncoderBuffer {
+	if b, ok := p.pool.Get().(*png.EncoderBuffer); ok {
+		return b
+	}
+	return nil
+}
+
+func (p *encoderPool) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
 
 // checkWindowParams validates window parameters that no frame will use, so
 // a bad request is reported whether or not the object has a preview.

@@ -204,13 +204,17 @@ func (r *resampler) drain(out []float64, available int64) []float64 {
 			break
 		}
 		phase := f.phases[position%up]
-		first := latest - half + 1
+		// Input samples before base are zero (the start of the stream) or
+		// no longer needed; the first output samples skip them.
+		start := latest - half + 1 - r.base
+		if start < 0 {
+			phase = phase[-start:]
+			start = 0
+		}
+		samples := r.pending[start : start+int64(len(phase))]
 		acc := 0.0
 		for i, c := range phase {
-			k := first + int64(i)
-			if k >= r.base {
-				acc += c * r.pending[k-r.base]
-			}
+			acc += c * samples[i]
 		}
 		out = append(out, acc)
 		r.next++

@@ -2,6 +2,7 @@ package dicomreader
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,12 +24,13 @@ type object struct {
 
 // readObject reads at most maxBytes from r and parses them. Objects over the
 // limit are rejected with ErrTooLarge, bad ones with ErrInvalid, and
-// encodings the parser cannot read with ErrNotSupported.
-func readObject(r io.Reader, maxBytes int64) (*object, error) {
+// encodings the parser cannot read with ErrNotSupported. Reading stops
+// with ctx's error when ctx ends.
+func readObject(ctx context.Context, r io.Reader, maxBytes int64) (*object, error) {
 	if r == nil {
 		return nil, sdk.Invalidf("", "read dicom: the request has no object; send a DICOM Part 10 file")
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
+	data, err := io.ReadAll(io.LimitReader(contextReader{ctx: ctx, r: r}, maxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read dicom: %w", err)
 	}
@@ -36,6 +38,20 @@ func readObject(r io.Reader, maxBytes int64) (*object, error) {
 		return nil, sdk.Errorf(sdk.CodeTooLong, "read dicom: the object is larger than max_object_bytes (%d bytes); raise the limit or send a smaller object", maxBytes)
 	}
 	return parseObject(data)
+}
+
+// contextReader reads from r until ctx ends, so that a slow upload stops
+// when the request is cancelled.
+type contextReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c contextReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // parseObject checks the framing of data, then parses it.

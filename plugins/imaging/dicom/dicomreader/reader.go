@@ -166,5 +166,5 @@ func (s *settings) read(ctx context.Context, req sdk.ImagingRequest) (*object, e
 			return nil, sdk.Errorf(sdk.CodeNotSupported, "read dicom: content type %q is not supported; this provider reads DICOM Part 10 objects (application/dicom)", req.ContentType)
 		}
 	}
-	return readObject(req.Object, s.maxObjectBytes)
+	return readObject(ctx, req.Object, s.maxObjectBytes)
 }

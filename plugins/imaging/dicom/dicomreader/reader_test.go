@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -320,4 +322,23 @@ func TestReadStudyExplicitBigEndian(t *testing.T) {
 	assert.Equal(t, "urn:oid:1.2.3.7", studyOf(t, result).Identifier[0].Value)
 	_, gray := decodePNG(t, result.Preview)
 	assert.Equal(t, []uint8{0, 255}, gray, "256 is the minimum and 512 the maximum")
+}
+
+// endlessReader returns zeros slowly and never ends.
+type endlessReader struct{}
+
+func (endlessReader) Read(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	n := min(len(p), 512)
+	clear(p[:n])
+	return n, nil
+}
+
+func TestReadStudyCancelDuringUpload(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	object := io.MultiReader(bytes.NewReader(readTestFile(t, "MR_small.dcm")), endlessReader{})
+	time.AfterFunc(50*time.Millisecond, cancel)
+
+	_, err := (&Reader{}).ReadStudy(ctx, sdk.ImagingRequest{Object: object, Subject: "Patient/1"})
+	assert.ErrorIs(t, err, context.Canceled)
 }

@@ -40,6 +40,11 @@ const (
 	// maxDepth bounds the nesting of sequences. Real objects nest a few
 	// levels; the bound keeps a crafted file from exhausting the stack.
 	maxDepth = 64
+	// maxElements bounds the elements, items and fragments of an object.
+	// The parser holds each in memory with about 200 bytes of overhead,
+	// so a file of tiny elements would cost far more memory than its
+	// size. Large structure sets and reports have some 100 000.
+	maxElements = 1 << 20
 )
 
 // syntax is a transfer syntax as the scanner and the parser need it.
@@ -91,6 +96,8 @@ type scanner struct {
 	// topLevel collects the string values of the top-level elements the
 	// normalisation needs, by tag.
 	topLevel map[tag.Tag]string
+	// elements counts the headers read so far.
+	elements int
 }
 
 // wanted lists the top-level values the scanner keeps.
@@ -103,6 +110,10 @@ func newScanner(data []byte, s syntax) *scanner {
 // header reads the element header at pos, which must end by end.
 func (s *scanner) header(pos, end int) (elementHeader, error) {
 	h := elementHeader{offset: pos}
+	s.elements++
+	if s.elements > maxElements {
+		return h, sdk.Errorf(sdk.CodeTooLong, "read dicom: the object has more than %d elements, items and fragments", maxElements)
+	}
 	if end-pos < 8 {
 		return h, truncated("%d bytes remain at offset %d where an element header of at least 8 bytes is expected", end-pos, pos)
 	}
@@ -158,6 +169,7 @@ func (s *scanner) dataset(pos, end, depth int, untilDelimiter bool) (int, error)
 	if depth > maxDepth {
 		return 0, malformed("sequences nest deeper than %d levels at offset %d", maxDepth, pos)
 	}
+	var previous *tag.Tag
 	for pos < end {
 		h, err := s.header(pos, end)
 		if err != nil {
@@ -169,6 +181,13 @@ func (s *scanner) dataset(pos, end, depth int, untilDelimiter bool) (int, error)
 		if h.tag.Group == 0xFFFE {
 			return 0, malformed("unexpected %s outside a sequence", h)
 		}
+		// Elements are in ascending tag order (PS3.5 section 7.1). At the
+		// top level, a tag out of order is most often data appended after
+		// the data set, such as padding with zeros.
+		if depth == 0 && previous != nil && compareTags(h.tag, *previous) <= 0 {
+			return 0, malformed("%s does not follow %s in ascending tag order; the bytes from offset %d on are not part of the data set", h, *previous, h.offset)
+		}
+		previous = &h.tag
 		if pos, err = s.value(h, end, depth); err != nil {
 			return 0, err
 		}

@@ -148,3 +148,28 @@ func TestMetaGroupLengthMismatch(t *testing.T) {
 	assert.ErrorIs(t, err, sdk.ErrInvalid)
 	assert.Contains(t, err.Error(), "File Meta group length")
 }
+
+func TestScannerRejectsDataAfterDataset(t *testing.T) {
+	// Zeros appended to a file read as elements (0000,0000), which break
+	// the ascending tag order.
+	data := append(readTestFile(t, "MR_small.dcm"), make([]byte, 4096)...)
+	_, err := parseObject(data)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, sdk.ErrInvalid)
+	assert.Contains(t, err.Error(), "does not follow (fffc,fffc) in ascending tag order; the bytes from offset 9830 on")
+}
+
+func TestScannerElementLimit(t *testing.T) {
+	// An item of undefined length full of empty elements in ascending order.
+	var body []byte
+	body = append(body, 0x08, 0x00, 0x40, 0x11, 'S', 'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF)
+	body = append(body, 0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF)
+	for i := range maxElements {
+		body = binary.LittleEndian.AppendUint16(body, 0x0009+uint16(2*(i>>16)))
+		body = binary.LittleEndian.AppendUint16(body, uint16(i))
+		body = append(body, 'L', 'O', 0, 0)
+	}
+	_, err := parseObject(part10(body, "1.2.840.10008.1.2.1"))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, sdk.ErrTooLarge)
+}

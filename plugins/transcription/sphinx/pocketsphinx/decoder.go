@@ -59,6 +59,9 @@ func (s *settings) decode(parent context.Context, conv *conversion, emit func(sd
 		return nil, fmt.Errorf("transcribe: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
+		if parent.Err() != nil {
+			return nil, fmt.Errorf("transcribe: %w", parent.Err())
+		}
 		return nil, sdk.Errorf(sdk.CodeException, "transcribe: start decoder %q: %v; install pocketsphinx (scripts/install-deps.sh) or set program", s.Program, err)
 	}
 

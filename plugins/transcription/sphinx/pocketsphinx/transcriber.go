@@ -120,6 +120,9 @@ func (t *Transcriber) Transcribe(ctx context.Context, req sdk.TranscriptionReque
 // ErrNotSupported, and audio longer than the configured maximum with
 // ErrTooLarge. Cancelling ctx kills the decoder process.
 func (t *Transcriber) TranscribeStream(ctx context.Context, req sdk.TranscriptionRequest, emit func(sdk.Segment) error) (*sdk.Transcript, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("transcribe: %w", err)
+	}
 	s := t.current()
 	if err := s.checkRequest(req); err != nil {
 		return nil, err

@@ -459,3 +459,11 @@ func TestInfoDeclaresNoEgress(t *testing.T) {
 	provider := sdk.Provider{Info: info, Transcriber: &Transcriber{}}
 	assert.NoError(t, provider.Validate())
 }
+
+func TestTranscribeCancelledBeforeStart(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tr := newTestTranscriber(t, Config{})
+	_, err := tr.Transcribe(ctx, sdk.TranscriptionRequest{Audio: bytes.NewReader(openAudio(t, "cards-001.wav"))})
+	assert.ErrorIs(t, err, context.Canceled)
+}

@@ -29,8 +29,8 @@ func convertWAV(t *testing.T, wav []byte) []float64 {
 	return samples
 }
 
-// steady drops the first and last 50 ms, where the filter sees the silence
-// outside the signal.
+// steady drops the first and last 50 ms, where the filter reaches the
+// silence outside the signal.
 func steady(samples []float64) []float64 {
 	edge := modelRate / 20
 	return samples[edge : len(samples)-edge]

@@ -24,10 +24,10 @@ import (
 // 0.75 of their words (word error rates 0.36 and 0.25, see
 // docs/benchmarks.md, "Local providers"), and 0.6 leaves a margin. The
 // cards clip is a grammar task ("ten of clubs") that the general language
-// model misses, and the espeak-ng voice is synthetic: PocketSphinx
-// recognises neither (the espeak clip gives the same wrong words when sox
-// resamples it instead of this package), so only a non-empty transcript is
-// required of them.
+// model misses, and the espeak-ng voice is synthetic. PocketSphinx
+// recognises neither, and the espeak clip gives the same wrong words when
+// sox resamples it instead of this package. Only a non-empty transcript is
+// required of these two.
 var minSharedWords = map[string]float64{
 	"sense_and_sensibility_01_austen_64kb-0870.wav":   0.6,
 	"sense_and_sensibility_01_austen_64kb-0880.wav":   0.6,

@@ -117,20 +117,7 @@ func analysisResult(obj *object, subject, version string) (*sdk.ImagingResult, e
 	result := &sdk.ImagingResult{Model: StatisticsModel, ModelVersion: version}
 	var summary []string
 	for _, s := range stats {
-		id, err := randomUUID()
-		if err != nil {
-			return nil, err
-		}
-		obs := observation{
-			ResourceType:  "Observation",
-			ID:            id,
-			Status:        "final",
-			Code:          codeableConcept{Coding: []coding{{System: systemSNOMED, Code: s.code, Display: s.display}}, Text: s.display + " pixel value of the first frame"},
-			Subject:       subjectRef,
-			ValueQuantity: quantity{Value: roundTo(s.value, 4), Unit: unit.display, System: "http://unitsofmeasure.org", Code: unit.code},
-			Method:        codeableConcept{Text: "Computed over the modality values (rescale slope and intercept applied) of every pixel of the first frame, padding excluded"},
-		}
-		data, err := json.Marshal(obs)
+		id, data, err := statisticObservation(s, unit, subjectRef)
 		if err != nil {
 			return nil, err
 		}
@@ -140,12 +127,33 @@ func analysisResult(obj *object, subject, version string) (*sdk.ImagingResult, e
 	}
 	report.Conclusion = "First frame, " + strings.Join(summary, ", ") + "."
 
-	data, err := json.Marshal(report)
-	if err != nil {
+	if result.Report, err = json.Marshal(report); err != nil {
 		return nil, err
 	}
-	result.Report = data
 	return result, nil
+}
+
+// statisticObservation returns the Observation of one statistic, as JSON,
+// with its new id.
+func statisticObservation(s statistic, u unit, subject *reference) (string, json.RawMessage, error) {
+	id, err := randomUUID()
+	if err != nil {
+		return "", nil, err
+	}
+	obs := observation{
+		ResourceType: "Observation",
+		ID:           id,
+		Status:       "final",
+		Code: codeableConcept{
+			Coding: []coding{{System: systemSNOMED, Code: s.code, Display: s.display}},
+			Text:   s.display + " pixel value of the first frame",
+		},
+		Subject:       subject,
+		ValueQuantity: quantity{Value: roundTo(s.value, 4), Unit: u.display, System: "http://unitsofmeasure.org", Code: u.code},
+		Method:        codeableConcept{Text: "Computed over the modality values (rescale slope and intercept applied) of every pixel of the first frame, padding excluded"},
+	}
+	data, err := json.Marshal(obs)
+	return id, data, err
 }
 
 // unit is a UCUM unit with its display text.

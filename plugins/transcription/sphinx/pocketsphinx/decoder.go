@@ -43,28 +43,69 @@ func (s *settings) decode(parent context.Context, conv *conversion, emit func(sd
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 
+	p, err := s.startDecoder(ctx)
+	if err != nil {
+		if parent.Err() != nil {
+			return nil, fmt.Errorf("transcribe: %w", parent.Err())
+		}
+		return nil, err
+	}
+	fed := feed(conv, p.stdin, cancel)
+
+	segments, emitErr := readSegments(p.stdout, emit)
+	if emitErr != nil {
+		cancel(emitErr)
+	}
+	// Drain what a killed or failed decoder left, so Wait does not block
+	// on a full pipe.
+	_, _ = io.Copy(io.Discard, p.stdout)
+	waitErr := p.cmd.Wait()
+	if waitErr != nil {
+		cancel(waitErr)
+	}
+	feedErr := feedResult(ctx, fed)
+
+	if err := decodeError(parent.Err(), emitErr, feedErr, waitErr, p.stderr); err != nil {
+		return nil, err
+	}
+	return segments, nil
+}
+
+// decoderProcess is a started decoder with its pipes.
+type decoderProcess struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout io.ReadCloser
+	stderr *tailBuffer
+}
+
+// startDecoder starts pocketsphinx_continuous, which ctx kills when it ends.
+func (s *settings) startDecoder(ctx context.Context) (*decoderProcess, error) {
 	cmd := exec.CommandContext(ctx, s.Program, s.arguments()...)
 	// The decoder needs no environment, so it gets none of the hub's
 	// variables. LC_ALL=C keeps its number format fixed.
 	cmd.Env = []string{"LC_ALL=C"}
 	cmd.WaitDelay = killGrace
-	stderr := &tailBuffer{max: stderrTail}
-	cmd.Stderr = stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
+	p := &decoderProcess{cmd: cmd, stderr: &tailBuffer{max: stderrTail}}
+	cmd.Stderr = p.stderr
+
+	var err error
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, fmt.Errorf("transcribe: %w", err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
+	if p.stdout, err = cmd.StdoutPipe(); err != nil {
 		return nil, fmt.Errorf("transcribe: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		if parent.Err() != nil {
-			return nil, fmt.Errorf("transcribe: %w", parent.Err())
-		}
 		return nil, sdk.Errorf(sdk.CodeException, "transcribe: start decoder %q: %v; install pocketsphinx (scripts/install-deps.sh) or set program", s.Program, err)
 	}
+	return p, nil
+}
 
+// feed writes the converted audio to the decoder's standard input and
+// closes it, in a goroutine. A failure cancels the decode. The returned
+// channel receives the goroutine's error when it ends.
+func feed(conv *conversion, stdin io.WriteCloser, cancel context.CancelCauseFunc) <-chan error {
 	fed := make(chan error, 1)
 	go func() {
 		_, err := conv.WriteTo(stdin)
@@ -76,36 +117,24 @@ func (s *settings) decode(parent context.Context, conv *conversion, emit func(sd
 		}
 		fed <- err
 	}()
+	return fed
+}
 
-	segments, emitErr := readSegments(stdout, emit)
-	if emitErr != nil {
-		cancel(emitErr)
-	}
-	// Drain what a killed or failed decoder left, so Wait does not block
-	// on a full pipe.
-	_, _ = io.Copy(io.Discard, stdout)
-	waitErr := cmd.Wait()
-	if waitErr != nil {
-		cancel(waitErr)
-	}
-
-	// A cancelled or failed decode does not wait for the audio: the feeding
-	// goroutine may be blocked reading the caller's reader, and ends when
-	// that read returns.
-	var feedErr error
+// feedResult returns the feeding goroutine's error. A cancelled or failed
+// decode does not wait for it: the goroutine may be blocked reading the
+// caller's reader, and ends when that read returns.
+func feedResult(ctx context.Context, fed <-chan error) error {
 	select {
-	case feedErr = <-fed:
+	case err := <-fed:
+		return err
 	case <-ctx.Done():
 		select {
-		case feedErr = <-fed:
+		case err := <-fed:
+			return err
 		default:
+			return nil
 		}
 	}
-
-	if err := decodeError(parent.Err(), emitErr, feedErr, waitErr, stderr); err != nil {
-		return nil, err
-	}
-	return segments, nil
 }
 
 // readSegments reads the decoder's output to its end, calling emit with each

@@ -70,6 +70,16 @@ func (r *Reader) Configure(_ context.Context, config json.RawMessage) error {
 	return nil
 }
 
+// Settings returns the configuration in force, with the defaults applied.
+func (r *Reader) Settings() Config {
+	s := r.current()
+	cfg := Config{MaxObjectBytes: s.maxObjectBytes}
+	if s.zone != nil {
+		cfg.TimeZone = s.zone.String()
+	}
+	return cfg
+}
+
 func (r *Reader) current() *settings {
 	if s := r.settings.Load(); s != nil {
 		return s

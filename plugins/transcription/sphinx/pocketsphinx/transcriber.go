@@ -72,6 +72,11 @@ func (t *Transcriber) Configure(_ context.Context, config json.RawMessage) error
 	return nil
 }
 
+// Settings returns the configuration in force, with the defaults applied.
+func (t *Transcriber) Settings() Config {
+	return t.current().Config
+}
+
 // current returns the settings in force, the defaults when neither New nor
 // Configure set any.
 func (t *Transcriber) current() *settings {

@@ -380,6 +380,9 @@ func (g *generator) property(defName, pname string, src *object, variantOf map[s
 		if target == "ResourceList" {
 			target = "Resource"
 		}
+		if isPrimitive(target) {
+			return inlinePrimitive(out, target), nil
+		}
 		out.set("$ref", g.refTo(target, file))
 		return out, nil
 	}
@@ -395,12 +398,10 @@ func (g *generator) property(defName, pname string, src *object, variantOf map[s
 		if !isPrimitive(typeName) {
 			return nil, fmt.Errorf("%s.%s: unknown primitive type %q", defName, pname, typeName)
 		}
-		out.set("$ref", g.refTo(typeName, file))
-		return out, nil
+		return inlinePrimitive(out, typeName), nil
 	}
 	if pname == "div" {
-		out.set("$ref", g.refTo("xhtml", file))
-		return out, nil
+		return inlinePrimitive(out, "xhtml"), nil
 	}
 	return nil, fmt.Errorf("%s.%s: unsupported property shape", defName, pname)
 }

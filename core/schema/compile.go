@@ -225,5 +225,14 @@ func (c *compiled) fhirType(schemaURL string) string {
 			return name
 		}
 	}
-	return fhirTypeName(schemaURL)
+	if strings.HasPrefix(schemaURL, baseURL+"fhir/") || isOfficialURL(schemaURL) {
+		return fhirTypeName(schemaURL)
+	}
+	return ""
+}
+
+// description returns the description of the schema at a location, or "".
+func (c *compiled) description(schemaURL string) string {
+	d, _ := c.schemaNode(schemaURL)["description"].(string)
+	return d
 }

@@ -101,7 +101,11 @@ func (conv *converter) leaf(e *jsonschema.ValidationError) (sdk.IssueCode, strin
 			}
 			return sdk.CodeValue, fmt.Sprintf("%s is not a valid FHIR %s (pattern %s)", quoteJSON(value), typeName, k.Want)
 		}
-		return sdk.CodeValue, fmt.Sprintf("%s does not match the pattern %s", quoteJSON(value), k.Want)
+		msg := fmt.Sprintf("%s does not match the pattern %s", quoteJSON(value), k.Want)
+		if d := conv.compiled.description(e.SchemaURL); d != "" {
+			msg += "; expected: " + d
+		}
+		return sdk.CodeValue, msg
 	case *kind.FalseSchema:
 		return sdk.CodeStructure, "element not allowed here; remove it"
 	case *kind.MinItems, *kind.MaxItems, *kind.MinProperties, *kind.MaxProperties:

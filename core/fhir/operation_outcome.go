@@ -10,8 +10,8 @@ import (
 // behind an issue, such as a FHIR invariant ("pat-1") or a policy rule.
 const RuleSystem = "urn:healthhub:rule"
 
-// SourceExtensionURL is the URL of the issue extension that says whose
-// fault an issue is: hub, plugin or upstream.
+// SourceExtensionURL is the URL of the issue extension that names the party
+// at fault: hub, plugin or upstream.
 const SourceExtensionURL = "urn:healthhub:extension:issue-source"
 
 // OperationOutcome is the FHIR R4 OperationOutcome resource, with the
@@ -108,7 +108,8 @@ func convertIssue(issue sdk.Issue) OutcomeIssue {
 func MarshalOperationOutcome(o *sdk.Outcome) []byte {
 	data, err := json.MarshalIndent(NewOperationOutcome(o), "", "  ")
 	if err != nil {
-		// The structure holds only strings, so encoding cannot fail.
+		// MarshalIndent fails only on unsupported types and values, and the
+		// structure holds strings and slices of structs of strings.
 		panic("fhir: encode OperationOutcome: " + err.Error())
 	}
 	return append(data, '\n')

@@ -15,8 +15,8 @@ type Config struct {
 
 	// Strict validates FHIR resources against the official FHIR R4 JSON
 	// Schema instead of the hub's FHIR-like schemas, and then against the
-	// schema of the same type in Dir too when there is one. It knows every
-	// R4 resource type. The Go invariant checks run in both modes.
+	// schema of the same type in Dir too when there is one. Strict mode
+	// accepts every R4 resource type. The Go invariant checks run in both modes.
 	// Default: false.
 	Strict bool `json:"strict,omitempty"`
 }

@@ -19,8 +19,8 @@ type ConfigSchema struct {
 }
 
 // CompileConfig compiles the configuration schema of the plugin name from
-// doc, a JSON Schema document (draft 2020-12 unless its $schema says
-// otherwise) that the plugin ships beside its manifest. The document must
+// doc, a JSON Schema document (draft 2020-12 unless its $schema names
+// another draft) that the plugin ships beside its manifest. The document must
 // stand alone: a $ref may point inside it but not to other files. Format
 // assertions are on, and the hub's fhir-* formats are available.
 func CompileConfig(name string, doc []byte) (*ConfigSchema, error) {

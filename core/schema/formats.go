@@ -33,9 +33,9 @@ type FormatError struct {
 	Number bool
 	// Type is the FHIR primitive type, such as "date".
 	Type string
-	// Reason says what is wrong.
+	// Reason is what is wrong with the value.
 	Reason string
-	// Hint says which forms are valid.
+	// Hint lists the valid forms.
 	Hint string
 }
 

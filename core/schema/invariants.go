@@ -33,7 +33,8 @@ type invariantWalker struct {
 	issues   []sdk.Issue
 }
 
-// refScope is what references resolve against at a point of the walk.
+// refScope holds the targets that references resolve against at one point
+// of the walk.
 type refScope struct {
 	// containedIDs are the ids of the contained resources of the resource
 	// being walked.

@@ -29,9 +29,9 @@ const MaxDepth = 512
 // On bad input Parse returns an *sdk.Outcome with one issue of code
 // structure whose Path points at the value being read.
 //
-// The returned strings share memory with one private copy of data, so the
-// document holds that copy until it is garbage collected; data itself may be
-// reused by the caller at once.
+// The returned strings share memory with one private copy of data, which
+// stays in memory as long as the document does. The caller may reuse data
+// at once.
 func Parse(data []byte) (any, error) {
 	buf := make([]byte, len(data))
 	copy(buf, data)

@@ -15,8 +15,8 @@ const officialURL = baseURL + schemas.OfficialR4Path
 // "^[0]|([1-9][0-9]*)$" matches any text that starts with 0 or ends with a
 // digit, and "^true|false$" any text that starts with true or ends with
 // false. Neither pattern ever runs, because JSON Schema applies pattern
-// only to strings and these definitions are typed number and boolean; they
-// are fixed anyway so that no reuse of the definitions inherits the bug.
+// only to strings and these definitions are typed number and boolean. They
+// are fixed anyway, so that no reuse of the definitions inherits the bug.
 //
 // The same typing also means the official schema never checks that an
 // integer, unsignedInt or positiveInt is whole or in range: 1.5 and -3 pass

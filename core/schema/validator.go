@@ -23,8 +23,8 @@ const (
 )
 
 // Validator validates FHIR resources and hub requests against compiled
-// schemas. It compiles them in New and Reload; validation itself only reads
-// the compiled state, so a Validator is safe for concurrent use, also while
+// schemas. It compiles them in New and Reload. Validation only reads the
+// compiled state, so a Validator is safe for concurrent use, also while
 // Reload runs.
 type Validator struct {
 	cfg    Config

@@ -138,7 +138,7 @@ func TestSchemaDirErrors(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
-func TestReloadPicksUpChangesAndKeepsOldOnFailure(t *testing.T) {
+func TestReloadKeepsSchemasOnFailure(t *testing.T) {
 	dir := t.TempDir()
 	v, err := New(context.Background(), Config{Dir: dir}, nil)
 	require.NoError(t, err)

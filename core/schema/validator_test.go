@@ -317,3 +317,29 @@ func TestCompileConfigErrors(t *testing.T) {
 	_, err = CompileConfig("chat-x", []byte(`{"$ref": "other.json"}`))
 	assert.ErrorContains(t, err, "not found")
 }
+
+func TestStandardFormatsAsserted(t *testing.T) {
+	s, err := CompileConfig("ehr-x", []byte(`{
+		"type": "object",
+		"properties": {
+			"since": {"type": "string", "format": "date-time"},
+			"contact": {"type": "string", "format": "email"},
+			"base": {"type": "string", "format": "uri"}
+		}
+	}`))
+	require.NoError(t, err)
+
+	assert.NoError(t, s.Validate(context.Background(), []byte(`{"since": "2024-01-02T03:04:05Z", "contact": "ops@example.org", "base": "https://127.0.0.1/fhir"}`)))
+	tests := []struct{ name, doc, path string }{
+		{"date-time", `{"since": "2024-01-02 03:04"}`, "/since"},
+		{"email", `{"contact": "ops at example.org"}`, "/contact"},
+		{"uri", `{"base": "fhir/relative"}`, "/base"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			issue := firstIssue(t, s.Validate(context.Background(), []byte(tc.doc)))
+			assert.Equal(t, tc.path, issue.Path)
+			assert.Equal(t, sdk.CodeValue, issue.Code)
+		})
+	}
+}

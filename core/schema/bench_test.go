@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/healthhub/healthhub/schemas"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -104,6 +105,35 @@ func BenchmarkPatient(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkPatientOverhead runs the hub and the bare library in alternate
+// iterations on the same parsed Patient and reports each one's time per
+// validation and their ratio. Alternating keeps the ratio meaningful when
+// other processes load the machine unevenly during the run.
+func BenchmarkPatientOverhead(b *testing.B) {
+	doc, err := Parse(compactPatient(b))
+	require.NoError(b, err)
+	v, err := New(context.Background(), Config{}, nil)
+	require.NoError(b, err)
+	sch := bareSingleFileSchema(b, "Patient")
+
+	var hub, bare time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := sch.Validate(doc); err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if err := v.ValidateDocument(context.Background(), "Patient", doc); err != nil {
+			b.Fatal(err)
+		}
+		hub += time.Since(mid)
+		bare += mid.Sub(start)
+	}
+	b.ReportMetric(float64(hub.Nanoseconds())/float64(b.N), "hub-ns/op")
+	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "bare-ns/op")
+	b.ReportMetric(float64(hub)/float64(bare), "hub/bare")
 }
 
 // bareSingleFileSchema compiles the hub's schema of a resource type as one

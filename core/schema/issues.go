@@ -118,18 +118,24 @@ func (conv *converter) leaf(e *jsonschema.ValidationError) (sdk.IssueCode, strin
 // alternatives reports an anyOf or oneOf that no branch matched, as one
 // issue that names the first failure of each branch.
 func (conv *converter) alternatives(e *jsonschema.ValidationError, which string) {
+	here := pointer(e.InstanceLocation)
 	var branches []string
 	for _, cause := range e.Causes {
 		sub := converter{compiled: conv.compiled, rootType: conv.rootType, doc: conv.doc}
 		sub.walk(cause)
-		if len(sub.issues) > 0 {
-			first := sub.issues[0]
+		if len(sub.issues) == 0 {
+			continue
+		}
+		first := sub.issues[0]
+		if first.Path != here && first.Expression != "" {
 			branches = append(branches, first.Expression+": "+first.Diagnostics)
+		} else {
+			branches = append(branches, first.Diagnostics)
 		}
 	}
-	msg := fmt.Sprintf("matches none of the alternatives where %s must match", which)
+	msg := fmt.Sprintf("none of the alternatives matches, and %s must", which)
 	if len(branches) > 0 {
-		msg += "; fix one of: " + strings.Join(branches, "; or ")
+		msg += "; fix one: " + strings.Join(branches, ", or ")
 	}
 	conv.emit(e.InstanceLocation, sdk.CodeStructure, msg)
 }

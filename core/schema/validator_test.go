@@ -247,7 +247,7 @@ func TestValidateRequest(t *testing.T) {
 		{"transcription parent path", RequestTranscription, `{"blob": "uploads/../secrets"}`, "/blob", ""},
 		{"transcription unknown field", RequestTranscription, `{"blob": "a.wav", "speed": 2}`, "/speed", "unknown element"},
 		{"imaging", RequestImagingAnalysis, `{"imaging_study": "ImagingStudy/xr1", "parameters": {"threshold": "0.5"}}`, "", ""},
-		{"imaging without input", RequestImagingAnalysis, `{"model": "m"}`, "", "none of the alternatives"},
+		{"imaging without input", RequestImagingAnalysis, `{"model": "m"}`, "", `none of the alternatives matches, and any must; fix one: missing required element "blob"; add it, or missing required element "imaging_study"; add it`},
 		{"imaging numeric parameter", RequestImagingAnalysis, `{"blob": "a.dcm", "parameters": {"threshold": 0.5}}`, "/parameters/threshold", "expected string"},
 	}
 	for _, tc := range tests {

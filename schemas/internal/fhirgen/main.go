@@ -233,6 +233,10 @@ func (g *generator) datatypesFile() ([]byte, error) {
 // nullableElement is Element that may also be null: the FHIR JSON form of a
 // primitive array puts null in the "_name" array where a value has no id or
 // extension.
+//
+// NOTE: the value array itself rejects null, as the official schema does,
+// although FHIR JSON allows null there for a value that has only an
+// extension.
 func (g *generator) nullableElement() *object {
 	def := newObject()
 	def.set("description", "Extensions of one value of a primitive array, or null when that value has none.")

@@ -29,6 +29,11 @@ type compiled struct {
 	// docs holds every parsed schema document by URL, to look up the
 	// declared properties of a schema when an issue suggests a name.
 	docs map[string]any
+	// urls holds the URL each resource schema was compiled from.
+	urls map[string]string
+	// bundleShell is the Bundle schema with nested resources checked for a
+	// known type but not validated, for validating entries concurrently.
+	bundleShell *jsonschema.Schema
 }
 
 // compile loads the embedded documents, overlays cfg.Dir, and compiles the
@@ -42,9 +47,10 @@ func compile(cfg Config) (*compiled, error) {
 		resources: resourceSchemas{},
 		requests:  map[string]*jsonschema.Schema{},
 		docs:      docs,
+		urls:      map[string]string{},
 	}
 
-	c, err := newCompiler(out.resources)
+	c, err := newCompiler(out.resources, dispatchValidate)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +76,11 @@ func compile(cfg Config) (*compiled, error) {
 			if out.resources[rt], err = c.Compile(u); err != nil {
 				return nil, fmt.Errorf("compile schemas: %s: %w", strings.TrimPrefix(u, baseURL), err)
 			}
+			out.urls[rt] = u
 		}
+	}
+	if err := out.compileBundleShell(); err != nil {
+		return nil, err
 	}
 
 	for name, u := range documentsUnder(docs, "hub/") {
@@ -81,8 +91,8 @@ func compile(cfg Config) (*compiled, error) {
 	return out, nil
 }
 
-func newCompiler(types resourceSchemas) (*jsonschema.Compiler, error) {
-	vocab, err := newVocabulary(types)
+func newCompiler(types resourceSchemas, mode dispatchMode) (*jsonschema.Compiler, error) {
+	vocab, err := newVocabulary(types, mode)
 	if err != nil {
 		return nil, fmt.Errorf("compile schemas: vocabulary: %w", err)
 	}
@@ -96,6 +106,28 @@ func newCompiler(types resourceSchemas) (*jsonschema.Compiler, error) {
 	}
 	c.UseLoader(missingLoader{})
 	return c, nil
+}
+
+// compileBundleShell compiles the Bundle schema a second time with the
+// fhirResource keyword in dispatchCheckType mode.
+func (c *compiled) compileBundleShell() error {
+	u, ok := c.urls["Bundle"]
+	if !ok {
+		return nil
+	}
+	shell, err := newCompiler(c.resources, dispatchCheckType)
+	if err != nil {
+		return err
+	}
+	for _, docURL := range sortedKeys(c.docs) {
+		if err := shell.AddResource(docURL, c.docs[docURL]); err != nil {
+			return fmt.Errorf("compile schemas: Bundle shell: %w", err)
+		}
+	}
+	if c.bundleShell, err = shell.Compile(u); err != nil {
+		return fmt.Errorf("compile schemas: Bundle shell: %w", err)
+	}
+	return nil
 }
 
 // missingLoader is asked for any URL that no document was added under,

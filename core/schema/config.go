@@ -19,4 +19,9 @@ type Config struct {
 	// accepts every R4 resource type. The Go invariant checks run in both modes.
 	// Default: false.
 	Strict bool `json:"strict,omitempty"`
+
+	// Parallelism is the maximum number of goroutines that validate the
+	// entries of one Bundle, for bundles of at least 8 entries. Default 0:
+	// runtime.GOMAXPROCS. 1 validates every entry on the calling goroutine.
+	Parallelism int `json:"parallelism,omitempty"`
 }

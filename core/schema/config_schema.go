@@ -31,7 +31,7 @@ func CompileConfig(name string, doc []byte) (*ConfigSchema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile config schema of plugin %q: %w", name, err)
 	}
-	c, err := newCompiler(resourceSchemas{})
+	c, err := newCompiler(resourceSchemas{}, dispatchValidate)
 	if err != nil {
 		return nil, err
 	}

@@ -20,9 +20,19 @@ var printer = message.NewPrinter(language.English)
 // one per leaf failure.
 type converter struct {
 	compiled *compiled
+	// rootType and doc are the type and the whole document, from which
+	// expressions start.
 	rootType string
 	doc      any
-	issues   []sdk.Issue
+	// base is the value that was validated, and prefix its location in
+	// doc: doc itself and nil, or a Bundle entry's resource.
+	base   any
+	prefix []string
+	issues []sdk.Issue
+}
+
+func newConverter(c *compiled, rootType string, doc any) *converter {
+	return &converter{compiled: c, rootType: rootType, doc: doc, base: doc}
 }
 
 func (conv *converter) add(err error) {
@@ -118,10 +128,11 @@ func (conv *converter) leaf(e *jsonschema.ValidationError) (sdk.IssueCode, strin
 // alternatives reports an anyOf or oneOf that no branch matched, as one
 // issue that names the first failure of each branch.
 func (conv *converter) alternatives(e *jsonschema.ValidationError, which string) {
-	here := pointer(e.InstanceLocation)
+	here := pointer(conv.full(e.InstanceLocation))
 	var branches []string
 	for _, cause := range e.Causes {
-		sub := converter{compiled: conv.compiled, rootType: conv.rootType, doc: conv.doc}
+		sub := *conv
+		sub.issues = nil
 		sub.walk(cause)
 		if len(sub.issues) == 0 {
 			continue
@@ -140,7 +151,17 @@ func (conv *converter) alternatives(e *jsonschema.ValidationError, which string)
 	conv.emit(e.InstanceLocation, sdk.CodeStructure, msg)
 }
 
+// full returns a location relative to base as a location in doc.
+func (conv *converter) full(loc []string) []string {
+	if len(conv.prefix) == 0 {
+		return loc
+	}
+	out := make([]string, 0, len(conv.prefix)+len(loc))
+	return append(append(out, conv.prefix...), loc...)
+}
+
 func (conv *converter) emit(loc []string, code sdk.IssueCode, msg string) {
+	loc = conv.full(loc)
 	conv.issues = append(conv.issues, sdk.Issue{
 		Severity:    sdk.SeverityError,
 		Code:        code,
@@ -172,8 +193,9 @@ func (conv *converter) variantName(loc []string, variant string) string {
 	return variant
 }
 
+// valueAt returns the value at a location relative to base.
 func (conv *converter) valueAt(loc []string) any {
-	cur := conv.doc
+	cur := conv.base
 	for _, tok := range loc {
 		switch v := cur.(type) {
 		case map[string]any:

@@ -71,7 +71,7 @@ func (c *compiled) compileStrict(compiler *jsonschema.Compiler, profiles map[str
 	for _, rt := range types {
 		u := officialURL + "#/definitions/" + rt
 		if profile, ok := profiles[rt]; ok {
-			u, err = addProfile(compiler, rt, u, profile)
+			u, err = c.addProfile(compiler, rt, u, profile)
 			if err != nil {
 				return err
 			}
@@ -79,6 +79,7 @@ func (c *compiled) compileStrict(compiler *jsonschema.Compiler, profiles map[str
 		if c.resources[rt], err = compiler.Compile(u); err != nil {
 			return fmt.Errorf("compile strict schemas: %s: %w", rt, err)
 		}
+		c.urls[rt] = u
 	}
 	for rt, profile := range profiles {
 		if _, ok := c.resources[rt]; ok {
@@ -87,13 +88,14 @@ func (c *compiled) compileStrict(compiler *jsonschema.Compiler, profiles map[str
 		if c.resources[rt], err = compiler.Compile(profile); err != nil {
 			return fmt.Errorf("compile strict schemas: %s: %w", rt, err)
 		}
+		c.urls[rt] = profile
 	}
 	return nil
 }
 
 // addProfile registers a schema that requires both the official definition
 // and the directory's schema of a type, and returns its URL.
-func addProfile(compiler *jsonschema.Compiler, rt, official, profile string) (string, error) {
+func (c *compiled) addProfile(compiler *jsonschema.Compiler, rt, official, profile string) (string, error) {
 	u := baseURL + "strict/" + rt + schemaSuffix
 	doc := map[string]any{
 		"$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -105,6 +107,7 @@ func addProfile(compiler *jsonschema.Compiler, rt, official, profile string) (st
 	if err := compiler.AddResource(u, doc); err != nil {
 		return "", fmt.Errorf("compile strict schemas: profile of %s: %w", rt, err)
 	}
+	c.docs[u] = doc
 	return u, nil
 }
 
@@ -134,7 +137,7 @@ func patchOfficial(doc any) ([]string, error) {
 	delete(root, "oneOf")
 	delete(root, "discriminator")
 	delete(root, "id")
-	defs["ResourceList"] = map[string]any{"fhirResource": true}
+	defs["ResourceList"] = map[string]any{"type": "object", "fhirResource": true}
 	fixPatterns(defs)
 	return types, nil
 }

@@ -117,8 +117,12 @@ func (v *Validator) ValidateDocument(ctx context.Context, resourceType string, d
 		})
 	}
 
-	conv := converter{compiled: c, rootType: rt, doc: doc}
-	if err := sch.Validate(doc); err != nil {
+	conv := newConverter(c, rt, doc)
+	if bundle, ok := v.concurrentBundle(c, rt, doc); ok {
+		if err := v.validateBundle(ctx, c, conv, bundle); err != nil {
+			return err
+		}
+	} else if err := sch.Validate(doc); err != nil {
 		conv.add(err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -158,7 +162,7 @@ func validateWith(c *compiled, sch *jsonschema.Schema, rootType string, doc any)
 	if err == nil {
 		return nil
 	}
-	conv := converter{compiled: c, rootType: rootType, doc: doc}
+	conv := newConverter(c, rootType, doc)
 	conv.add(err)
 	return conv.outcome()
 }

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -342,4 +343,19 @@ func TestStandardFormatsAsserted(t *testing.T) {
 			assert.Equal(t, sdk.CodeValue, issue.Code)
 		})
 	}
+}
+
+func TestValidateDocumentFromEncodingJSON(t *testing.T) {
+	v, err := New(context.Background(), Config{}, nil)
+	require.NoError(t, err)
+	data, err := os.ReadFile("../../testdata/fhir-r4-examples/Observation-example.json")
+	require.NoError(t, err)
+
+	var doc any
+	require.NoError(t, json.Unmarshal(data, &doc))
+	assert.NoError(t, v.ValidateDocument(context.Background(), "Observation", doc), "float64 numbers validate")
+
+	doc.(map[string]any)["valueQuantity"].(map[string]any)["value"] = "185"
+	issue := firstIssue(t, v.ValidateDocument(context.Background(), "Observation", doc))
+	assert.Equal(t, "/valueQuantity/value", issue.Path)
 }

@@ -42,12 +42,24 @@ const vocabularyMetaSchema = `{
 	}
 }`
 
+// dispatchMode selects what the fhirResource keyword does with a nested
+// resource of a known type.
+type dispatchMode int
+
+const (
+	// dispatchValidate validates it against the schema of its type.
+	dispatchValidate dispatchMode = iota
+	// dispatchCheckType only checks that its type is known, for a caller
+	// that validates the nested resources itself, such as concurrently.
+	dispatchCheckType
+)
+
 // resourceSchemas maps resource types to compiled schemas. The compiler
 // fills it before any validation and nothing writes it afterwards, so
 // concurrent reads are safe.
 type resourceSchemas map[string]*jsonschema.Schema
 
-func newVocabulary(types resourceSchemas) (*jsonschema.Vocabulary, error) {
+func newVocabulary(types resourceSchemas, mode dispatchMode) (*jsonschema.Vocabulary, error) {
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(vocabularyMetaSchema))
 	if err != nil {
 		return nil, err
@@ -64,13 +76,13 @@ func newVocabulary(types resourceSchemas) (*jsonschema.Vocabulary, error) {
 		URL:    vocabularyURL,
 		Schema: meta,
 		Compile: func(_ *jsonschema.CompilerContext, obj map[string]any) (jsonschema.SchemaExt, error) {
-			return compileKeywords(obj, types), nil
+			return compileKeywords(obj, types, mode), nil
 		},
 	}, nil
 }
 
-func compileKeywords(obj map[string]any, types resourceSchemas) jsonschema.SchemaExt {
-	var ext keywords
+func compileKeywords(obj map[string]any, types resourceSchemas, mode dispatchMode) jsonschema.SchemaExt {
+	ext := keywords{mode: mode}
 	if choices, ok := obj["fhirChoice"].(map[string]any); ok {
 		for name, raw := range choices {
 			spec := raw.(map[string]any) // shape checked by the meta-schema
@@ -101,6 +113,7 @@ type choice struct {
 type keywords struct {
 	choices   []choice
 	resources resourceSchemas
+	mode      dispatchMode
 }
 
 func (k *keywords) Validate(ctx *jsonschema.ValidatorContext, v any) {
@@ -147,6 +160,9 @@ func (k *keywords) validateResource(ctx *jsonschema.ValidatorContext, obj map[st
 	sch, ok := k.resources[rt]
 	if !ok {
 		ctx.AddError(&UnknownResourceType{Type: rt, Known: k.resources.names()})
+		return
+	}
+	if k.mode == dispatchCheckType {
 		return
 	}
 	if err := ctx.Validate(sch, obj, nil); err != nil {

@@ -32,7 +32,8 @@ error.
 
 Exit status: 0 when every file is valid, 1 when any file is invalid, 2 on
 bad usage or when a file or the schema directory cannot be read.`,
-		Args: cobra.MinimumNArgs(1),
+		Args:                  cobra.MinimumNArgs(1),
+		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runValidate(cmd, opts, args)
 		},

@@ -32,7 +32,7 @@ type FormatError struct {
 	Number bool
 	// Type is the FHIR primitive type, such as "date".
 	Type string
-	// Reason is what is wrong with the value.
+	// Reason is the problem with the value.
 	Reason string
 	// Hint lists the valid forms.
 	Hint string

@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// The FHIR temporal types, checked by hand so that the diagnostic can say
-// which part is wrong. The grammar is that of the FHIR R4 datatypes page:
+// The FHIR temporal types, checked by hand so that the diagnostic can name
+// the part that is wrong. The grammar is that of the FHIR R4 datatypes page:
 // years 0001 to 9999, a time needs seconds, dateTime and instant need a
 // timezone (Z or ±hh:mm up to +14:00) whenever they have a time, and a date
 // must exist in the calendar.
@@ -98,6 +98,7 @@ func scanDate(s string, full bool) (rest, reason string) {
 		}
 		return s[4:], ""
 	}
+
 	month, ok := digitsAt(s, 5, 2)
 	if !ok {
 		return "", "the month must be two digits"
@@ -111,6 +112,7 @@ func scanDate(s string, full bool) (rest, reason string) {
 		}
 		return s[7:], ""
 	}
+
 	day, ok := digitsAt(s, 8, 2)
 	if !ok {
 		return "", "the day must be two digits"

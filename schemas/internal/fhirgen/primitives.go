@@ -6,8 +6,8 @@ import (
 	"io"
 )
 
-// primitive is how the hub's schemas check one FHIR primitive type: a JSON
-// type and, for most, a format that core/schema registers in Go.
+// primitive is the check of one FHIR primitive type in the hub's schemas: a
+// JSON type and, for most, a format that core/schema registers in Go.
 type primitive struct {
 	name     string
 	jsonType string

@@ -13,7 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func runHub(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+// runHubStdin runs the hub command line with stdin as standard input.
+func runHubStdin(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = Main(context.Background(), args, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
@@ -46,14 +47,14 @@ func TestValidateCommandExitCodes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := runHub(t, "", tc.args...)
+			code, _, stderr := runHubStdin(t, "", tc.args...)
 			assert.Equal(t, tc.code, code, "stderr: %s", stderr)
 		})
 	}
 }
 
 func TestValidateCommandPrintsOperationOutcome(t *testing.T) {
-	code, stdout, stderr := runHub(t, `{"resourceType": "Patient", "birthDate": "1974-13-01", "gendr": "male"}`, "validate", "-")
+	code, stdout, stderr := runHubStdin(t, `{"resourceType": "Patient", "birthDate": "1974-13-01", "gendr": "male"}`, "validate", "-")
 
 	require.Equal(t, ExitFailure, code)
 	var oo struct {
@@ -91,7 +92,7 @@ func TestValidateCommandOutcomePerInvalidFile(t *testing.T) {
 		files = append(files, f)
 	}
 
-	code, stdout, _ := runHub(t, "", append([]string{"validate"}, files...)...)
+	code, stdout, _ := runHubStdin(t, "", append([]string{"validate"}, files...)...)
 
 	assert.Equal(t, ExitFailure, code)
 	dec := json.NewDecoder(strings.NewReader(stdout))

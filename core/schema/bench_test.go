@@ -36,11 +36,13 @@ func BenchmarkParseSynthea(b *testing.B) {
 	require.NoError(b, err)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	cpu := processCPU()
 	for b.Loop() {
 		if _, err := Parse(data); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, processCPU()-cpu)
 }
 
 // BenchmarkValidateSynthea validates a whole Synthea bundle, parsing

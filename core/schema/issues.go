@@ -118,10 +118,45 @@ func (conv *converter) leaf(e *jsonschema.ValidationError) (sdk.IssueCode, strin
 		return sdk.CodeValue, msg
 	case *kind.FalseSchema:
 		return sdk.CodeStructure, "element not allowed here; remove it"
-	case *kind.MinItems, *kind.MaxItems, *kind.MinProperties, *kind.MaxProperties:
-		return sdk.CodeStructure, e.ErrorKind.LocalizedString(printer)
+	case *kind.Not:
+		msg := fmt.Sprintf("%s has a form that is not allowed here", quoteJSON(value))
+		if d := conv.compiled.description(e.SchemaURL); d != "" {
+			msg += "; expected: " + d
+		}
+		return sdk.CodeValue, msg
+	case *kind.MinItems:
+		return sdk.CodeStructure, fmt.Sprintf("the array has %d items, fewer than the minimum of %d", k.Got, k.Want)
+	case *kind.MaxItems:
+		return sdk.CodeStructure, fmt.Sprintf("the array has %d items, more than the maximum of %d", k.Got, k.Want)
+	case *kind.MinProperties:
+		return sdk.CodeStructure, fmt.Sprintf("the object has %d members, fewer than the minimum of %d", k.Got, k.Want)
+	case *kind.MaxProperties:
+		return sdk.CodeStructure, fmt.Sprintf("the object has %d members, more than the maximum of %d", k.Got, k.Want)
+	}
+	return sdk.CodeValue, rangeMessage(value, e.ErrorKind)
+}
+
+// rangeMessage words the failures of the numeric and length keywords, and
+// falls back to the library's wording for the others.
+func rangeMessage(value any, k jsonschema.ErrorKind) string {
+	v := quoteJSON(value)
+	switch k := k.(type) {
+	case *kind.Minimum:
+		return fmt.Sprintf("%s is less than the minimum of %s", v, k.Want.RatString())
+	case *kind.Maximum:
+		return fmt.Sprintf("%s is more than the maximum of %s", v, k.Want.RatString())
+	case *kind.ExclusiveMinimum:
+		return fmt.Sprintf("%s must be more than %s", v, k.Want.RatString())
+	case *kind.ExclusiveMaximum:
+		return fmt.Sprintf("%s must be less than %s", v, k.Want.RatString())
+	case *kind.MultipleOf:
+		return fmt.Sprintf("%s is not a multiple of %s", v, k.Want.RatString())
+	case *kind.MinLength:
+		return fmt.Sprintf("%s is %d characters long, shorter than the minimum of %d", v, k.Got, k.Want)
+	case *kind.MaxLength:
+		return fmt.Sprintf("%s is %d characters long, longer than the maximum of %d", v, k.Got, k.Want)
 	default:
-		return sdk.CodeValue, e.ErrorKind.LocalizedString(printer)
+		return k.LocalizedString(printer)
 	}
 }
 

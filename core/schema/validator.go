@@ -133,7 +133,9 @@ func (v *Validator) ValidateDocument(ctx context.Context, resourceType string, d
 }
 
 // ValidateRequest parses data and validates it against the hub request
-// schema name, such as RequestChat. It returns nil or an *sdk.Outcome.
+// schema name, such as RequestChat. It returns nil or an *sdk.Outcome, or
+// an error matching sdk.ErrNotSupported when no request schema has that
+// name.
 func (v *Validator) ValidateRequest(ctx context.Context, name string, data []byte) error {
 	doc, err := Parse(data)
 	if err != nil {

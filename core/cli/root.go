@@ -81,6 +81,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newVersionCommand(),
 		newPluginsCommand(),
 		newPolicyCommand(),
+		newValidateCommand(),
 	)
 	return root
 }

@@ -80,6 +80,9 @@ func NewRootCommand(streams Streams) *cobra.Command {
 	root.AddCommand(
 		newVersionCommand(),
 		newAuditCommand(),
+		newPluginsCommand(),
+		newPolicyCommand(),
+		newValidateCommand(),
 	)
 	return root
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,10 +72,22 @@ func TestAuditVerifyCommand(t *testing.T) {
 	assert.Contains(t, out, "event "+receipts[2].EventID+" at seq 1")
 }
 
+// closedPort returns a loopback port that this test opened and closed, so
+// that connecting to it fails at once.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	return port
+}
+
 func TestAuditVerifyUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	seedAudit(t, audit.Config{DataDir: dir}, audit.KeyPath(dir))
 	empty := t.TempDir()
+	deadURL := fmt.Sprintf("postgres://nobody@127.0.0.1:%d/none?connect_timeout=1", closedPort(t))
 
 	tests := []struct {
 		name string
@@ -83,7 +97,7 @@ func TestAuditVerifyUsageErrors(t *testing.T) {
 		{"no database", []string{"audit", "verify", "--data-dir", empty, "--key", audit.KeyPath(dir)}, "no database"},
 		{"no key", []string{"audit", "verify", "--data-dir", dir, "--key", filepath.Join(empty, "none.pem")}, "no such file"},
 		{"stray argument", []string{"audit", "verify", "extra"}, "unknown command"},
-		{"bad database url", []string{"audit", "verify", "--key", audit.KeyPath(dir), "--database-url", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1"}, "open postgres database"},
+		{"bad database url", []string{"audit", "verify", "--key", audit.KeyPath(dir), "--database-url", deadURL}, "open postgres database"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -181,7 +181,7 @@ func TestDeleteKeepsHistory(t *testing.T) {
 }
 
 func TestHistoryPaging(t *testing.T) {
-	forEachBackend(t, store.Options{}, func(t *testing.T, s store.Store) {
+	forEachBackendWith(t, func() store.Options { return store.Options{Now: tickingClock()} }, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		for range 5 {
 			_, _, err := s.Update(ctx, "acme", "Patient", "h", []byte(`{"resourceType":"Patient"}`), store.WriteOptions{})
@@ -202,7 +202,18 @@ func TestHistoryPaging(t *testing.T) {
 		}
 		assert.Equal(t, []string{"5", "4", "3", "2", "1"}, seen)
 
-		_, err := s.History(ctx, "acme", "Patient", "missing", store.HistoryOptions{})
+		all, err := s.History(ctx, "acme", "Patient", "h", store.HistoryOptions{})
+		require.NoError(t, err)
+		since := all.Versions[1].LastUpdated
+		recent, err := s.History(ctx, "acme", "Patient", "h", store.HistoryOptions{Since: since})
+		require.NoError(t, err)
+		require.Len(t, recent.Versions, 2, "versions 5 and 4 were written at or after version 4")
+		assert.Equal(t, "4", recent.Versions[1].VersionID)
+
+		_, err = s.History(ctx, "acme", "Patient", "h", store.HistoryOptions{Cursor: "abc"})
+		assert.True(t, errors.Is(err, sdk.ErrInvalid), "a malformed cursor is rejected: got %v", err)
+
+		_, err = s.History(ctx, "acme", "Patient", "missing", store.HistoryOptions{})
 		assert.True(t, errors.Is(err, sdk.ErrNotFound))
 	})
 }

@@ -95,6 +95,13 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite database %s: %w", opts.Path, err)
 	}
+	// The database holds patient data. Create it readable by its owner
+	// only; SQLite gives the -wal and -shm files the database file's mode.
+	f, err := os.OpenFile(opts.Path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite database %s: %w", opts.Path, err)
+	}
+	f.Close()
 	sync, err := sqliteSynchronous(opts.Synchronous)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,8 @@ package sqldb_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -70,5 +72,20 @@ func TestConcurrentMigrateAppliesOnce(t *testing.T) {
 			require.NoError(t, db.Read.QueryRowContext(ctx, "SELECT COUNT(*) FROM test_migrations").Scan(&n))
 			assert.Equal(t, 2, n, "each migration is recorded once")
 		})
+	}
+}
+
+func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "hub.db")
+	db, err := sqldb.Open(context.Background(), sqldb.Options{Dialect: sqldb.SQLite, Path: path, Synchronous: sqldb.SyncNormal})
+	require.NoError(t, err)
+	_, err = db.Write.Exec("CREATE TABLE t (x INTEGER)")
+	require.NoError(t, err)
+	defer db.Close()
+
+	for _, p := range []string{path, path + "-wal", filepath.Dir(path)} {
+		info, err := os.Stat(p)
+		require.NoError(t, err)
+		assert.Zero(t, info.Mode().Perm()&0o077, "%s has mode %v", p, info.Mode().Perm())
 	}
 }

@@ -69,8 +69,11 @@ type bundleEntry struct {
 	result      EntryResponse
 }
 
+// readRequest is a GET entry: a read, a vread or, when search is set, a
+// search.
 type readRequest struct {
 	resourceType, id, version string
+	search                    url.Values
 }
 
 func (s *sqlStore) ProcessBundle(ctx context.Context, tenant string, body []byte) (*BundleResponse, error) {
@@ -244,17 +247,42 @@ func (s *sqlStore) runReads(ctx context.Context, tx *sql.Tx, tenant string, entr
 		r := e.read
 		var res *Resource
 		var err error
-		if r.version == "" {
+		switch {
+		case r.search != nil:
+			res, err = s.searchEntry(ctx, tx, tenant, r)
+		case r.version == "":
 			res, err = s.readCurrent(ctx, tx, "read "+describe(r.resourceType, r.id), tenant, r.resourceType, r.id)
-		} else {
+		default:
 			res, err = s.readVersion(ctx, tx, "vread "+describe(r.resourceType, r.id), tenant, r.resourceType, r.id, r.version)
 		}
 		if err != nil {
 			return entryError(e.index, err)
 		}
-		e.result = EntryResponse{Status: "200 OK", ETag: res.ETag(), LastUpdated: res.LastUpdated, Resource: res}
+		e.result = EntryResponse{Status: "200 OK", Resource: res}
+		if r.search == nil {
+			e.result.ETag, e.result.LastUpdated = res.ETag(), res.LastUpdated
+		}
 	}
 	return nil
+}
+
+// searchEntry runs the search of a GET entry and returns its results as a
+// searchset Bundle. A next link carries the cursor of the following page.
+func (s *sqlStore) searchEntry(ctx context.Context, tx *sql.Tx, tenant string, r *readRequest) (*Resource, error) {
+	op := "search " + r.resourceType
+	spec, err := s.parseSearch(op, r.resourceType, r.search)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.runSearch(ctx, tx, op, tenant, spec)
+	if err != nil {
+		return nil, err
+	}
+	body, err := searchsetJSON(r.resourceType, r.search, page)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return &Resource{Type: "Bundle", Body: body}, nil
 }
 
 func writeResponse(w *writeOp) EntryResponse {

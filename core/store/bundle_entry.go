@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/healthhub/healthhub/sdk"
@@ -91,10 +92,17 @@ func instanceURL(target string) (string, string, error) {
 	return resourceType, id, nil
 }
 
-// readURL accepts Type/id and Type/id/_history/version.
+// readURL accepts Type/id, Type/id/_history/version and Type?search.
 func readURL(target string) (*readRequest, error) {
-	if strings.Contains(target, "?") {
-		return nil, fmt.Errorf("searches in bundles are not supported: search with a separate request")
+	if resourceType, query, ok := strings.Cut(target, "?"); ok {
+		if !validType(resourceType) {
+			return nil, fmt.Errorf("expected Type?search, such as Observation?patient=123")
+		}
+		params, err := url.ParseQuery(query)
+		if err != nil {
+			return nil, fmt.Errorf("invalid search: %v", err)
+		}
+		return &readRequest{resourceType: resourceType, search: params}, nil
 	}
 	parts := strings.Split(target, "/")
 	switch {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"net/url"
 	"time"
 
 	"github.com/healthhub/healthhub/sdk"
@@ -75,4 +76,44 @@ func renderOutcome(o *sdk.Outcome) *outcomeJSON {
 		out.Issue = append(out.Issue, ij)
 	}
 	return out
+}
+
+type searchsetBundleJSON struct {
+	ResourceType string               `json:"resourceType"`
+	Type         string               `json:"type"`
+	Link         []linkJSON           `json:"link,omitempty"`
+	Entry        []searchsetEntryJSON `json:"entry"`
+}
+
+type linkJSON struct {
+	Relation string `json:"relation"`
+	URL      string `json:"url"`
+}
+
+type searchsetEntryJSON struct {
+	FullURL  string          `json:"fullUrl"`
+	Resource json.RawMessage `json:"resource"`
+	Search   struct {
+		Mode string `json:"mode"`
+	} `json:"search"`
+}
+
+// searchsetJSON renders a search page as a FHIR searchset Bundle. Links are
+// relative to the FHIR base, which the store does not know.
+func searchsetJSON(resourceType string, params url.Values, page *SearchPage) ([]byte, error) {
+	out := searchsetBundleJSON{ResourceType: "Bundle", Type: "searchset", Entry: make([]searchsetEntryJSON, 0, len(page.Resources))}
+	for _, res := range page.Resources {
+		e := searchsetEntryJSON{FullURL: res.Type + "/" + res.ID, Resource: res.Body}
+		e.Search.Mode = "match"
+		out.Entry = append(out.Entry, e)
+	}
+	if page.Next != "" {
+		next := url.Values{}
+		for k, vs := range params {
+			next[k] = vs
+		}
+		next.Set("_cursor", page.Next)
+		out.Link = append(out.Link, linkJSON{Relation: "next", URL: resourceType + "?" + next.Encode()})
+	}
+	return json.Marshal(out)
 }

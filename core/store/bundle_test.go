@@ -251,3 +251,49 @@ func TestBatchReportsEachEntry(t *testing.T) {
 		assert.Len(t, page.Resources, 1, "the successful batch entry is stored")
 	})
 }
+
+func TestBundleSearchEntries(t *testing.T) {
+	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[
+		{"resource":{"resourceType":"Patient","name":[{"family":"Chalmers"}]},"request":{"method":"POST","url":"Patient"}},
+		{"resource":{"resourceType":"Patient","name":[{"family":"Chalmers"}]},"request":{"method":"POST","url":"Patient"}},
+		{"request":{"method":"GET","url":"Patient?family=chal&_count=1"}},
+		{"request":{"method":"GET","url":"Patient?family=nobody"}}
+	]}`
+	forEachBackend(t, store.Options{}, func(t *testing.T, s store.Store) {
+		resp, err := s.ProcessBundle(context.Background(), "acme", []byte(bundle))
+		require.NoError(t, err)
+		require.Len(t, resp.Entries, 4)
+
+		var page struct {
+			ResourceType string `json:"resourceType"`
+			Type         string `json:"type"`
+			Link         []struct {
+				Relation string `json:"relation"`
+				URL      string `json:"url"`
+			} `json:"link"`
+			Entry []struct {
+				FullURL string `json:"fullUrl"`
+			} `json:"entry"`
+		}
+		found := resp.Entries[2]
+		assert.Equal(t, "200 OK", found.Status)
+		require.NotNil(t, found.Resource)
+		require.NoError(t, json.Unmarshal(found.Resource.Body, &page))
+		assert.Equal(t, "searchset", page.Type)
+		require.Len(t, page.Entry, 1, "_count=1 gives one match per page")
+		assert.Equal(t, resp.Entries[0].Location[:len(resp.Entries[0].Location)-len("/_history/1")], page.Entry[0].FullURL,
+			"the search sees the transaction's own writes")
+		require.Len(t, page.Link, 1)
+		assert.Equal(t, "next", page.Link[0].Relation)
+
+		next, err := url.Parse(page.Link[0].URL)
+		require.NoError(t, err)
+		second, err := s.Search(context.Background(), "acme", "Patient", next.Query())
+		require.NoError(t, err)
+		require.Len(t, second.Resources, 1, "the next link continues the search")
+		assert.NotEqual(t, page.Entry[0].FullURL, "Patient/"+second.Resources[0].ID)
+
+		require.NoError(t, json.Unmarshal(resp.Entries[3].Resource.Body, &page))
+		assert.Empty(t, page.Entry)
+	})
+}

@@ -47,7 +47,9 @@
 // # Transactions
 //
 // ProcessBundle runs transaction Bundles in one database transaction: POST
-// (with ifNoneExist), PUT (with ifMatch), DELETE and GET (read and vread).
+// (with ifNoneExist), PUT (with ifMatch), DELETE and GET (read, vread, and
+// search, which returns a searchset Bundle). GET entries run after the
+// writes and see them.
 // Any failing entry fails the whole Bundle with an outcome naming the
 // entry, such as /entry/3/resource/subject/reference. Batch Bundles run each
 // entry in its own transaction and report each entry's status.

@@ -56,7 +56,7 @@ func (s *sqlStore) Search(ctx context.Context, tenant, resourceType string, para
 	if err != nil {
 		return nil, err
 	}
-	return s.runSearch(ctx, op, tenant, spec)
+	return s.runSearch(ctx, s.db.Read, op, tenant, spec)
 }
 
 func (s *sqlStore) parseSearch(op, resourceType string, params url.Values) (*searchSpec, error) {
@@ -198,7 +198,9 @@ func (spec *searchSpec) where(tenant string) (string, []any) {
 	return b.String(), args
 }
 
-func (s *sqlStore) runSearch(ctx context.Context, op, tenant string, spec *searchSpec) (*SearchPage, error) {
+// runSearch runs a parsed search through db: the read pool, or a
+// transaction whose own writes the search must see.
+func (s *sqlStore) runSearch(ctx context.Context, db queryer, op, tenant string, spec *searchSpec) (*SearchPage, error) {
 	where, args := spec.where(tenant)
 	order, cmp := "ASC", ">"
 	if spec.sortDesc {
@@ -219,7 +221,7 @@ func (s *sqlStore) runSearch(ctx context.Context, op, tenant string, spec *searc
 	}
 	args = append(args, spec.count+1)
 
-	rows, err := s.db.Read.QueryContext(ctx, s.q(query), args...)
+	rows, err := db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -249,7 +251,7 @@ func (s *sqlStore) runSearch(ctx context.Context, op, tenant string, spec *searc
 		page.Next = encodeCursor(cursorState{Key: last.key, Seq: last.v.seq, Fingerprint: spec.fingerprint})
 	}
 	for _, h := range hits {
-		res, err := s.resource(ctx, s.db.Read, tenant, spec.resourceType, h.id, h.v)
+		res, err := s.resource(ctx, db, tenant, spec.resourceType, h.id, h.v)
 		if err != nil {
 			return nil, err
 		}

@@ -79,6 +79,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 
 	root.AddCommand(
 		newVersionCommand(),
+		newAuditCommand(),
 		newPluginsCommand(),
 		newPolicyCommand(),
 		newValidateCommand(),

@@ -321,18 +321,22 @@ func scrubRules(doc ast.Object) ([]ScrubRule, error) {
 	return rules, nil
 }
 
+// maxFields is the most fields stringFields reads from one object.
+const maxFields = 3
+
 // stringFields returns the string values of keys in the object t, in
-// order. Every key must be present with a non-empty string.
-func stringFields(t *ast.Term, keys ...*ast.Term) ([]string, error) {
+// order, in an array so that reading a decision's many items allocates
+// nothing for them. Every key must be present with a non-empty string.
+func stringFields(t *ast.Term, keys ...*ast.Term) ([maxFields]string, error) {
+	var out [maxFields]string
 	doc, ok := t.Value.(ast.Object)
 	if !ok {
-		return nil, fmt.Errorf("not an object")
+		return out, fmt.Errorf("not an object")
 	}
-	out := make([]string, len(keys))
 	for i, key := range keys {
 		s, ok := stringField(doc, key)
 		if !ok || s == "" {
-			return nil, fmt.Errorf("%s is not a non-empty string", termText(key))
+			return out, fmt.Errorf("%s is not a non-empty string", termText(key))
 		}
 		out[i] = s
 	}

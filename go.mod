@@ -3,6 +3,7 @@ module github.com/healthhub/healthhub
 go 1.26.0
 
 require (
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.12.1
 )

@@ -1,0 +1,194 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/healthhub/healthhub/sdk"
+)
+
+// Content types the hub reads and writes.
+const (
+	ContentTypeFHIR = "application/fhir+json"
+	ContentTypeJSON = "application/json"
+)
+
+// extensionBase is the canonical URL prefix of the extensions that carry the
+// hub's issue fields that FHIR R4 has no element for.
+const extensionBase = "https://healthhub.local/fhir/StructureDefinition/"
+
+// NOTE: this rendering moves to core/fhir, which owns the FHIR JSON shapes,
+// once that package is part of the hub. The wire format stays the same.
+type operationOutcome struct {
+	ResourceType string         `json:"resourceType"`
+	Issue        []outcomeIssue `json:"issue"`
+}
+
+type outcomeIssue struct {
+	Extension   []extension `json:"extension,omitempty"`
+	Severity    string      `json:"severity"`
+	Code        string      `json:"code"`
+	Diagnostics string      `json:"diagnostics,omitempty"`
+	Expression  []string    `json:"expression,omitempty"`
+}
+
+type extension struct {
+	URL         string `json:"url"`
+	ValueString string `json:"valueString"`
+}
+
+// renderOutcome converts an outcome to a FHIR OperationOutcome. The JSON
+// Pointer, rule and source of each issue go into extensions.
+func renderOutcome(o *sdk.Outcome) operationOutcome {
+	out := operationOutcome{ResourceType: "OperationOutcome", Issue: make([]outcomeIssue, 0, len(o.Issues))}
+	for _, issue := range o.Issues {
+		rendered := outcomeIssue{Severity: string(issue.Severity), Code: string(issue.Code), Diagnostics: issue.Diagnostics}
+		if rendered.Severity == "" {
+			rendered.Severity = string(sdk.SeverityError)
+		}
+		if issue.Expression != "" {
+			rendered.Expression = []string{issue.Expression}
+		}
+		for _, field := range []struct{ name, value string }{
+			{"issue-json-pointer", issue.Path}, {"issue-rule", issue.Rule}, {"issue-source", string(issue.Source)},
+		} {
+			if field.value != "" {
+				rendered.Extension = append(rendered.Extension, extension{URL: extensionBase + field.name, ValueString: field.value})
+			}
+		}
+		out.Issue = append(out.Issue, rendered)
+	}
+	if len(out.Issue) == 0 {
+		out.Issue = append(out.Issue, outcomeIssue{Severity: string(sdk.SeverityError), Code: string(sdk.CodeException), Diagnostics: "unknown error"})
+	}
+	return out
+}
+
+// StatusFor returns the HTTP status for err. A conflict on a request with
+// If-Match is a failed precondition (412); every other conflict is 409.
+// Failures of plugins and upstream services are 502, or 504 when they timed
+// out, and the hub's own unexpected errors are 500.
+func StatusFor(r *http.Request, err error) int {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return http.StatusRequestEntityTooLarge
+	}
+	var unsupported *unsupportedMediaType
+	if errors.As(err, &unsupported) {
+		return http.StatusUnsupportedMediaType
+	}
+	outcome := sdk.AsOutcome(err)
+	issue := firstError(outcome)
+	external := issue.Source == sdk.SourcePlugin || issue.Source == sdk.SourceUpstream
+
+	switch issue.Code {
+	case sdk.CodeInvalid, sdk.CodeStructure, sdk.CodeRequired, sdk.CodeValue, sdk.CodeInvariant:
+		if external {
+			return http.StatusBadGateway
+		}
+		return http.StatusBadRequest
+	case sdk.CodeBusinessRule, sdk.CodeProcessing:
+		return http.StatusUnprocessableEntity
+	case sdk.CodeLogin:
+		return http.StatusUnauthorized
+	case sdk.CodeForbidden, sdk.CodeSecurity:
+		return http.StatusForbidden
+	case sdk.CodeNotFound:
+		return http.StatusNotFound
+	case sdk.CodeDeleted:
+		return http.StatusGone
+	case sdk.CodeConflict, sdk.CodeDuplicate:
+		if r != nil && r.Header.Get("If-Match") != "" {
+			return http.StatusPreconditionFailed
+		}
+		return http.StatusConflict
+	case sdk.CodeTooLong:
+		return http.StatusRequestEntityTooLarge
+	case sdk.CodeNotSupported:
+		return http.StatusNotImplemented
+	case sdk.CodeThrottled:
+		if external {
+			return http.StatusBadGateway
+		}
+		return http.StatusTooManyRequests
+	case sdk.CodeTimeout:
+		return http.StatusGatewayTimeout
+	case sdk.CodeTransient:
+		if external {
+			return http.StatusBadGateway
+		}
+		return http.StatusServiceUnavailable
+	case sdk.CodeIncomplete:
+		// The client went away; the status is for the access log only.
+		return 499
+	}
+	if external {
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
+}
+
+func firstError(o *sdk.Outcome) sdk.Issue {
+	for _, issue := range o.Issues {
+		if issue.Severity == sdk.SeverityError || issue.Severity == sdk.SeverityFatal {
+			return issue
+		}
+	}
+	if len(o.Issues) > 0 {
+		return o.Issues[0]
+	}
+	return sdk.Issue{Code: sdk.CodeException}
+}
+
+// WriteError writes err as an OperationOutcome with the status StatusFor
+// gives. Errors that are the hub's fault (500) are logged with the request
+// id, and their text is replaced by a generic message so that no internal
+// detail reaches the client.
+func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	status := StatusFor(r, err)
+	outcome := sdk.AsOutcome(err)
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		outcome = sdk.Errorf(sdk.CodeTooLong, "read request body: larger than the limit of %d bytes", tooLarge.Limit)
+	}
+	if status == http.StatusInternalServerError {
+		logger.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "error", err)
+		outcome = sdk.Errorf(sdk.CodeException, "internal error: the hub logged it under request id %s", RequestID(r.Context()))
+	}
+	switch status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="healthhub"`)
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "1")
+		}
+	}
+	WriteOutcome(w, status, outcome)
+}
+
+// WriteOutcome writes o as an OperationOutcome with status.
+func WriteOutcome(w http.ResponseWriter, status int, o *sdk.Outcome) {
+	body, err := json.Marshal(renderOutcome(o))
+	if err != nil {
+		body = []byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`)
+	}
+	header := w.Header()
+	header.Set("Content-Type", ContentTypeFHIR+"; charset=utf-8")
+	header.Set("Content-Length", strconv.Itoa(len(body)))
+	header.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// hubError returns an outcome of code with source hub.
+func hubError(code sdk.IssueCode, format string, args ...any) *sdk.Outcome {
+	return sdk.Errorf(code, format, args...).WithSource(sdk.SourceHub)
+}
+
+// isClientGone reports whether err means the client cancelled the request.
+func isClientGone(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && ctx.Err() != nil
+}

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -105,7 +104,7 @@ func serveSession(w http.ResponseWriter, r *http.Request) error {
 
 // writeJSON writes v as a JSON response with status.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	body, err := json.Marshal(v)
+	body, err := marshalJSON(v)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -171,7 +172,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 
 // WriteOutcome writes o as an OperationOutcome with status.
 func WriteOutcome(w http.ResponseWriter, status int, o *sdk.Outcome) {
-	body, err := json.Marshal(renderOutcome(o))
+	body, err := marshalJSON(renderOutcome(o))
 	if err != nil {
 		body = []byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`)
 	}
@@ -191,4 +192,16 @@ func hubError(code sdk.IssueCode, format string, args ...any) *sdk.Outcome {
 // isClientGone reports whether err means the client cancelled the request.
 func isClientGone(ctx context.Context, err error) bool {
 	return errors.Is(err, context.Canceled) && ctx.Err() != nil
+}
+
+// marshalJSON encodes v without escaping <, > and &, which clients read as
+// text, not HTML.
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	encoder := json.NewEncoder(&b)
+	encoder.SetEscapeHTML(false)
+	if err := encoder.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

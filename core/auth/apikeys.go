@@ -24,7 +24,8 @@ import (
 const APIKeyPrefix = "hhk_"
 
 // statInterval is how often Verify checks whether another process (such as
-// "hub apikey create" or "revoke") changed the key file.
+// "hub apikey revoke") changed the key file. An unknown key id makes it
+// check at once.
 const statInterval = 2 * time.Second
 
 // APIKey is a service account key as stored: its id and the SHA-256 of its
@@ -155,9 +156,14 @@ func (s *KeyStore) Verify(credential string, now time.Time) (*Principal, error) 
 	}
 	s.maybeReload(now)
 
-	s.mu.RLock()
-	record, found := s.keys[id]
-	s.mu.RUnlock()
+	record, found := s.lookup(id)
+	if !found {
+		// A key created a moment ago by another process: check the file
+		// now instead of at the next interval. A stat is cheap, and the
+		// file is read again only when it changed.
+		_ = s.reload(now)
+		record, found = s.lookup(id)
+	}
 	// Compare against a fixed hash when the id is unknown, so that the
 	// time taken does not tell whether an id exists.
 	want := record.Hash
@@ -174,6 +180,13 @@ func (s *KeyStore) Verify(credential string, now time.Time) (*Principal, error) 
 		ID: record.Subject, Roles: record.Roles, Tenant: record.Tenant, Scopes: record.Scopes,
 		Method: MethodAPIKey, CredentialID: id, ExpiresAt: record.ExpiresAt,
 	}, nil
+}
+
+func (s *KeyStore) lookup(id string) (APIKey, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	record, found := s.keys[id]
+	return record, found
 }
 
 func hashSecret(secret string) string {

@@ -61,7 +61,7 @@ func TestAPIKeyRejections(t *testing.T) {
 		want string
 	}{
 		{"wrong secret", key[:len(key)-2] + "xx", now, "not valid"},
-		{"unknown id", APIKeyPrefix + "0000000000000000_" + strings.Split(key, "_")[2], now, "not valid"},
+		{"unknown id", APIKeyPrefix + "0000000000000000_" + strings.SplitN(key, "_", 3)[2], now, "not valid"},
 		{"malformed", APIKeyPrefix + "nounderscore", now, "malformed"},
 		{"expired", short, now.Add(2 * time.Minute), "expired"},
 	}
@@ -123,4 +123,20 @@ func TestAPIKeysDisabled(t *testing.T) {
 	_, err := a.Authenticate(context.Background(), requestWith("Bearer "+APIKeyPrefix+"abc_def", nil))
 	assertCode(t, err, sdk.CodeLogin)
 	assert.Contains(t, err.Error(), "not enabled")
+}
+
+func TestAPIKeyCreatedElsewhereWorksAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "apikeys.json")
+	daemon, err := OpenKeyStore(path)
+	require.NoError(t, err)
+	cli, err := OpenKeyStore(path)
+	require.NoError(t, err)
+
+	now := time.Now()
+	_, err = daemon.Verify(APIKeyPrefix+"0000000000000000_x", now)
+	require.Error(t, err)
+	key, _, err := cli.Create(APIKeySpec{Subject: "svc", Roles: []string{"service"}, Tenant: "t"}, now)
+	require.NoError(t, err)
+	_, err = daemon.Verify(key, now)
+	assert.NoError(t, err)
 }

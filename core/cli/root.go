@@ -79,6 +79,10 @@ func NewRootCommand(streams Streams) *cobra.Command {
 
 	root.AddCommand(
 		newVersionCommand(),
+		newServeCommand(),
+		newTokenCommand(),
+		newAPIKeyCommand(),
+		newConfigCommand(),
 	)
 	return root
 }

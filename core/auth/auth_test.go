@@ -474,3 +474,12 @@ func TestPatientTokenNamesPatient(t *testing.T) {
 	assert.Equal(t, "p-42", p.Patient)
 	assert.True(t, p.HasRole(RolePatient))
 }
+
+type ed25519PublicKey = ed25519.PublicKey
+
+func ed25519Key(tb testing.TB) ed25519.PrivateKey {
+	tb.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(tb, err)
+	return key
+}

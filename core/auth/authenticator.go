@@ -38,6 +38,7 @@ type Authenticator struct {
 	apiKeys  *KeyStore
 	claims   ClaimNames
 	now      func() time.Time
+	cache    *tokenCache
 }
 
 // NewAuthenticator returns an authenticator for cfg.
@@ -62,6 +63,7 @@ func NewAuthenticator(cfg Config, opts Options) (*Authenticator, error) {
 		apiKeys:  opts.APIKeys,
 		claims:   cfg.OIDC.Claims.withDefaults(),
 		now:      now,
+		cache:    newTokenCache(),
 	}, nil
 }
 
@@ -94,7 +96,15 @@ func (a *Authenticator) Verify(ctx context.Context, credential string) (*Princip
 		}
 		return a.apiKeys.Verify(credential, a.now())
 	}
-	return a.verifyToken(ctx, credential)
+	if principal, ok := a.cache.get(credential, a.now()); ok {
+		return principal, nil
+	}
+	principal, err := a.verifyToken(ctx, credential)
+	if err != nil {
+		return nil, err
+	}
+	a.cache.put(credential, principal, a.now())
+	return principal, nil
 }
 
 func bearerCredential(header string) (string, error) {

@@ -83,6 +83,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newTokenCommand(),
 		newAPIKeyCommand(),
 		newConfigCommand(),
+		newImportCommand(),
 	)
 	return root
 }

@@ -18,9 +18,13 @@ const (
 	ContentTypeJSON = "application/json"
 )
 
-// extensionBase is the canonical URL prefix of the extensions that carry the
-// hub's issue fields that FHIR R4 has no element for.
-const extensionBase = "https://healthhub.local/fhir/StructureDefinition/"
+// Identifiers of the hub's additions to OperationOutcome issues: the code
+// system of the rule that raised an issue, and the extension that names the
+// party at fault (hub, plugin or upstream).
+const (
+	ruleSystem         = "urn:healthhub:rule"
+	sourceExtensionURL = "urn:healthhub:extension:issue-source"
+)
 
 // NOTE: this rendering moves to core/fhir, which owns the FHIR JSON shapes,
 // once that package is part of the hub. The wire format stays the same.
@@ -30,20 +34,34 @@ type operationOutcome struct {
 }
 
 type outcomeIssue struct {
-	Extension   []extension `json:"extension,omitempty"`
-	Severity    string      `json:"severity"`
-	Code        string      `json:"code"`
-	Diagnostics string      `json:"diagnostics,omitempty"`
-	Expression  []string    `json:"expression,omitempty"`
+	Extension   []extension      `json:"extension,omitempty"`
+	Severity    string           `json:"severity"`
+	Code        string           `json:"code"`
+	Details     *codeableConcept `json:"details,omitempty"`
+	Diagnostics string           `json:"diagnostics,omitempty"`
+	// Location holds the RFC 6901 JSON Pointer of the element. FHIR R4
+	// defines location for XPath and deprecates it, and JSON clients
+	// resolve a pointer directly.
+	Location   []string `json:"location,omitempty"`
+	Expression []string `json:"expression,omitempty"`
+}
+
+type codeableConcept struct {
+	Coding []coding `json:"coding,omitempty"`
+	Text   string   `json:"text,omitempty"`
+}
+
+type coding struct {
+	System string `json:"system,omitempty"`
+	Code   string `json:"code,omitempty"`
 }
 
 type extension struct {
-	URL         string `json:"url"`
-	ValueString string `json:"valueString"`
+	URL       string `json:"url"`
+	ValueCode string `json:"valueCode,omitempty"`
 }
 
-// renderOutcome converts an outcome to a FHIR OperationOutcome. The JSON
-// Pointer, rule and source of each issue go into extensions.
+// renderOutcome converts an outcome to a FHIR OperationOutcome.
 func renderOutcome(o *sdk.Outcome) operationOutcome {
 	out := operationOutcome{ResourceType: "OperationOutcome", Issue: make([]outcomeIssue, 0, len(o.Issues))}
 	for _, issue := range o.Issues {
@@ -51,15 +69,20 @@ func renderOutcome(o *sdk.Outcome) operationOutcome {
 		if rendered.Severity == "" {
 			rendered.Severity = string(sdk.SeverityError)
 		}
+		if rendered.Code == "" {
+			rendered.Code = string(sdk.CodeProcessing)
+		}
+		if issue.Source != "" {
+			rendered.Extension = []extension{{URL: sourceExtensionURL, ValueCode: string(issue.Source)}}
+		}
+		if issue.Rule != "" {
+			rendered.Details = &codeableConcept{Coding: []coding{{System: ruleSystem, Code: issue.Rule}}, Text: issue.Rule}
+		}
+		if issue.Path != "" {
+			rendered.Location = []string{issue.Path}
+		}
 		if issue.Expression != "" {
 			rendered.Expression = []string{issue.Expression}
-		}
-		for _, field := range []struct{ name, value string }{
-			{"issue-json-pointer", issue.Path}, {"issue-rule", issue.Rule}, {"issue-source", string(issue.Source)},
-		} {
-			if field.value != "" {
-				rendered.Extension = append(rendered.Extension, extension{URL: extensionBase + field.name, ValueString: field.value})
-			}
 		}
 		out.Issue = append(out.Issue, rendered)
 	}

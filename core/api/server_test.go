@@ -311,11 +311,10 @@ func TestOutcomeCarriesPathRuleAndSource(t *testing.T) {
 	WriteOutcome(rec, http.StatusBadRequest, o)
 	assert.JSONEq(t, `{"resourceType":"OperationOutcome","issue":[{
 		"severity":"error","code":"value","diagnostics":"\"1974-13-01\" is not a valid date",
+		"location":["/birthDate"],
 		"expression":["Patient.birthDate"],
-		"extension":[
-			{"url":"https://healthhub.local/fhir/StructureDefinition/issue-json-pointer","valueString":"/birthDate"},
-			{"url":"https://healthhub.local/fhir/StructureDefinition/issue-rule","valueString":"date-format"},
-			{"url":"https://healthhub.local/fhir/StructureDefinition/issue-source","valueString":"hub"}]}]}`, rec.Body.String())
+		"details":{"coding":[{"system":"urn:healthhub:rule","code":"date-format"}],"text":"date-format"},
+		"extension":[{"url":"urn:healthhub:extension:issue-source","valueCode":"hub"}]}]}`, rec.Body.String())
 }
 
 func TestRateLimitPerSubject(t *testing.T) {

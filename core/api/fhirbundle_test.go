@@ -27,7 +27,7 @@ func TestMarshalSearchsetBundle(t *testing.T) {
 		Total        *int         `json:"total"`
 		Link         []bundleLink `json:"link"`
 		Entry        []struct {
-			FullURL string          `json:"fullUrl"`
+			FullURL string `json:"fullUrl"`
 			Search  struct{ Mode string }
 			Res     json.RawMessage `json:"resource"`
 		} `json:"entry"`

@@ -112,13 +112,3 @@ func isToken(s string) bool {
 	}
 	return true
 }
-
-// deadline bounds the rest of the request with the request timeout.
-func (s *Server) deadline(next http.Handler) http.Handler {
-	timeout := s.cfg.Server.RequestTimeout.Or(DefaultRequestTimeout)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		defer cancel()
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}

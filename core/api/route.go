@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"mime"
 	"net/http"
 	"slices"
@@ -40,12 +41,17 @@ type Route struct {
 	Path string
 	// Auth is the route's authentication requirement.
 	Auth AuthMode
-	// Consumes lists the media types accepted for a request body. A body
-	// of another type gets 415. Empty for routes that take no body.
+	// Consumes lists the media types accepted for a request body, or
+	// "*/*" for any type. A body of another type gets 415. Empty for
+	// routes that take no body.
 	Consumes []string
 	// MaxBody is the largest body accepted, in bytes. Zero means
 	// limits.max_body_size; NoBodyLimit means no limit.
 	MaxBody int64
+	// Timeout is the deadline of the route's handler, for routes that
+	// stream large bodies. It also lifts the server's read and write
+	// timeouts for the request. Zero means server.request_timeout.
+	Timeout time.Duration
 	// Handler serves the route.
 	Handler HandlerFunc
 }
@@ -62,11 +68,21 @@ func (s *Server) wrap(rt Route) http.Handler {
 	if maxBody == 0 {
 		maxBody = s.cfg.Limits.MaxBodySize.Or(DefaultMaxBodySize)
 	}
+	timeout := rt.Timeout
+	if timeout == 0 {
+		timeout = s.cfg.Server.RequestTimeout.Or(DefaultRequestTimeout)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		state := stateFrom(r.Context())
 		if state != nil {
 			state.route = pattern
 		}
+		if rt.Timeout != 0 {
+			extendDeadlines(w, rt.Timeout)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		if err := s.admit(w, r, rt, state, maxBody); err != nil {
 			WriteError(w, r, s.logger, err)
 			return
@@ -108,6 +124,18 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt Route, state *
 	return nil
 }
 
+// extendDeadlines moves the connection's read and write deadlines to the
+// route's timeout, for routes whose bodies take longer than the server's
+// timeouts allow.
+func extendDeadlines(w http.ResponseWriter, timeout time.Duration) {
+	controller := http.NewResponseController(w)
+	deadline := time.Now().Add(timeout)
+	// Writers that do not support deadlines, such as test recorders, keep
+	// the server's timeouts.
+	_ = controller.SetReadDeadline(deadline)
+	_ = controller.SetWriteDeadline(deadline)
+}
+
 func hasBody(r *http.Request) bool {
 	return r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
 }
@@ -120,7 +148,8 @@ func checkContentType(r *http.Request, consumes []string) error {
 		return hubError(sdk.CodeInvalid, "this route takes no request body: send none")
 	}
 	mediaType, _, err := mime.ParseMediaType(header)
-	if err != nil || !slices.Contains(consumes, mediaType) {
+	accepted := err == nil && (slices.Contains(consumes, mediaType) || slices.Contains(consumes, "*/*"))
+	if !accepted {
 		got := header
 		if got == "" {
 			got = "none"

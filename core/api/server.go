@@ -67,7 +67,7 @@ func New(cfg Config, authenticator Authenticator, recorder *metrics.Metrics, log
 		accessLog:     cfg.AccessLog,
 		mux:           http.NewServeMux(),
 	}
-	s.handler = s.observe(s.deadline(http.HandlerFunc(s.route)))
+	s.handler = s.observe(http.HandlerFunc(s.route))
 	s.registerBuiltins()
 	return s, nil
 }

@@ -465,3 +465,15 @@ func TestGracefulShutdownDrainsRequests(t *testing.T) {
 	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
 	assert.Error(t, err, "the listener is closed")
 }
+
+func TestRouteTimeoutOverridesServer(t *testing.T) {
+	h := newHarness(t, Config{Server: ServerConfig{RequestTimeout: units.Duration(time.Hour)}})
+	h.server.Handle(Route{Method: http.MethodPost, Path: "/v1/upload", Consumes: []string{"*/*"}, Timeout: 20 * time.Millisecond, Handler: func(w http.ResponseWriter, r *http.Request) error {
+		<-r.Context().Done()
+		return r.Context().Err()
+	}})
+	r := authed(http.MethodPost, "/v1/upload", h.token(t, "dr-lee"), strings.NewReader("RIFF....WAVE"))
+	r.Header.Set("Content-Type", "audio/wav")
+	rec := h.do(r)
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code, "any content type is accepted and the route's own deadline applies")
+}

@@ -233,3 +233,26 @@ func TestNewLoggerLevels(t *testing.T) {
 	LoggingConfig{Format: "text", Level: "debug"}.NewLogger(&b).Debug("detail")
 	assert.Contains(t, b.String(), "msg=detail")
 }
+
+func TestLeafParseByType(t *testing.T) {
+	tests := []struct {
+		name  string
+		types []string
+		value string
+		want  any
+	}{
+		{"boolean", []string{"boolean"}, "true", true},
+		{"integer", []string{"integer"}, "42", int64(42)},
+		{"number", []string{"number"}, "12.5", 12.5},
+		{"size as integer", []string{"integer", "string"}, "4096", int64(4096)},
+		{"size as string", []string{"integer", "string"}, "8MiB", "8MiB"},
+		{"list", []string{"array"}, "eu-west-1, us-east-1,,", []any{"eu-west-1", "us-east-1"}},
+		{"object", []string{"object"}, `{"root":"/srv"}`, map[string]any{"root": "/srv"}},
+		{"unparsable stays text", []string{"integer"}, "many", "many"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, leafKey{key: "k", types: tc.types}.parse(tc.value))
+		})
+	}
+}

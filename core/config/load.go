@@ -186,7 +186,8 @@ type leafKey struct {
 }
 
 // parse reads an environment value as the first type of the key that
-// accepts it, or returns it as a string.
+// accepts it, or returns it as a string. Lists are comma-separated and
+// objects are JSON.
 func (l leafKey) parse(value string) any {
 	for _, typ := range l.types {
 		switch typ {
@@ -202,7 +203,26 @@ func (l leafKey) parse(value string) any {
 			if f, err := strconv.ParseFloat(value, 64); err == nil {
 				return f
 			}
+		case "array":
+			return splitList(value)
+		case "object":
+			var object map[string]any
+			if json.Unmarshal([]byte(value), &object) == nil {
+				return object
+			}
 		}
 	}
 	return value
+}
+
+// splitList reads a comma-separated environment value as a list, trimming
+// spaces and dropping empty items.
+func splitList(value string) []any {
+	items := []any{}
+	for item := range strings.SplitSeq(value, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }

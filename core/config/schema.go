@@ -109,6 +109,8 @@ func collectProblems(e *jsonschema.ValidationError, sources map[string]string, o
 // definitions and compound rules.
 var typeMessages = map[string]string{
 	"#/$defs/duration":                       "must be a duration such as 500ms, 30s, 5m or 1h30m",
+	"#/$defs/signedDuration":                 "must be a duration such as 30s or 5m, or a negative one such as -1s to turn it off",
+	"#/then/required":                        "required when driver is postgres",
 	"#/$defs/byteSize":                       "must be a size such as 4096, 512KiB, 8MiB or 1GB",
 	"#/properties/auth/properties/oidc/then": "set exactly one of jwks_file and jwks_url when issuer is set",
 	"#/properties/server/properties/listen":  "must be host:port, such as 127.0.0.1:8080 or :8080",
@@ -195,8 +197,15 @@ func resolveRef(root, node map[string]any) map[string]any {
 // that "8" becomes an integer where an integer is allowed.
 func leafTypes(root, node map[string]any) []string {
 	var types []string
-	if typ, ok := node["type"].(string); ok {
+	switch typ := node["type"].(type) {
+	case string:
 		types = append(types, typ)
+	case []any:
+		for _, item := range typ {
+			if name, ok := item.(string); ok && name != "null" {
+				types = append(types, name)
+			}
+		}
 	}
 	if branches, ok := node["anyOf"].([]any); ok {
 		for _, branch := range branches {
@@ -208,7 +217,7 @@ func leafTypes(root, node map[string]any) []string {
 	if len(types) == 0 {
 		types = []string{"string"}
 	}
-	order := map[string]int{"boolean": 0, "integer": 1, "number": 2, "string": 3}
+	order := map[string]int{"boolean": 0, "integer": 1, "number": 2, "array": 3, "object": 4, "string": 5}
 	slices.SortStableFunc(types, func(a, b string) int { return order[a] - order[b] })
 	return slices.Compact(types)
 }

@@ -18,11 +18,12 @@ var update = flag.Bool("update", false, "regenerate the companion bundle in test
 
 const (
 	syntheaDir    = "../../testdata/synthea-r4"
-	companionFile = "companion-practitioners-organizations.json"
+	companionFile = "companion-practitioners-organizations-locations.json"
 )
 
 // conditionalTarget is a resource that Synthea bundles reference by a
-// conditional reference such as "Practitioner?identifier=system|value".
+// conditional reference such as "Practitioner?identifier=system|value":
+// practitioners, organizations and locations.
 type conditionalTarget struct {
 	resourceType string
 	system       string
@@ -41,8 +42,9 @@ func syntheaBundles(t *testing.T) []string {
 	return paths
 }
 
-// collectTargets finds every conditional Practitioner and Organization
-// reference in the bundles, with the first display name given for it.
+// collectTargets finds every conditional Practitioner, Organization and
+// Location reference in the bundles, with the first display name given for
+// it.
 func collectTargets(t *testing.T, paths []string) []conditionalTarget {
 	t.Helper()
 	found := map[string]*conditionalTarget{}
@@ -82,7 +84,7 @@ func collectTargets(t *testing.T, paths []string) []conditionalTarget {
 
 func addTarget(found map[string]*conditionalTarget, ref string, display any) {
 	resourceType, query, ok := strings.Cut(ref, "?identifier=")
-	if !ok || (resourceType != "Practitioner" && resourceType != "Organization") {
+	if !ok || (resourceType != "Practitioner" && resourceType != "Organization" && resourceType != "Location") {
 		return
 	}
 	system, value, ok := strings.Cut(query, "|")
@@ -107,11 +109,16 @@ func companionBundle(targets []conditionalTarget) map[string]any {
 		resource := map[string]any{
 			"resourceType": target.resourceType,
 			"identifier":   []any{map[string]any{"system": target.system, "value": target.value}},
-			"active":       true,
 		}
-		if target.resourceType == "Practitioner" {
+		switch target.resourceType {
+		case "Practitioner":
+			resource["active"] = true
 			resource["name"] = []any{practitionerName(target.display)}
-		} else {
+		case "Organization":
+			resource["active"] = true
+			resource["name"] = target.display
+		case "Location":
+			resource["status"] = "active"
 			resource["name"] = target.display
 		}
 		entries = append(entries, map[string]any{
@@ -151,7 +158,7 @@ func practitionerName(display string) map[string]any {
 
 func TestCompanionBundleMatchesSynthea(t *testing.T) {
 	targets := collectTargets(t, syntheaBundles(t))
-	require.Len(t, targets, 8, "the two bundles reference four practitioners and four organizations")
+	require.Len(t, targets, 12, "the two bundles reference four practitioners, four organizations and four locations")
 	for _, target := range targets {
 		assert.NotEmpty(t, target.display, "%s %s has a display name", target.resourceType, target.value)
 	}

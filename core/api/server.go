@@ -190,6 +190,10 @@ func (s *Server) shutdown(ctx context.Context, srv *http.Server) error {
 	return errors.Join(drainErr, stopErr)
 }
 
+// Close runs the OnShutdown functions in reverse order, for embedders that
+// serve requests through ServeHTTP without Serve. Serve calls them itself.
+func (s *Server) Close(ctx context.Context) error { return s.stop(ctx) }
+
 // stop runs the OnShutdown functions in reverse order.
 func (s *Server) stop(ctx context.Context) error {
 	s.mu.Lock()

@@ -477,3 +477,13 @@ func TestRouteTimeoutOverridesServer(t *testing.T) {
 	rec := h.do(r)
 	assert.Equal(t, http.StatusGatewayTimeout, rec.Code, "any content type is accepted and the route's own deadline applies")
 }
+
+func TestCloseRunsShutdownSteps(t *testing.T) {
+	h := newHarness(t, Config{})
+	var order []string
+	h.server.OnShutdown(func(context.Context) error { order = append(order, "first"); return nil })
+	h.server.OnShutdown(func(context.Context) error { order = append(order, "second"); return errors.New("disk gone") })
+	err := h.server.Close(context.Background())
+	assert.ErrorContains(t, err, "disk gone")
+	assert.Equal(t, []string{"second", "first"}, order)
+}

@@ -28,6 +28,10 @@ import (
 // hubBinary is the hub built once for the tests of this package.
 var hubBinary string
 
+// hubBuildTags are extra go build arguments for the hub binary, set by
+// test files that need a build with tags.
+var hubBuildTags []string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hub-e2e-")
 	if err != nil {
@@ -35,7 +39,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	hubBinary = filepath.Join(dir, "hub")
-	build := exec.Command("go", "build", "-o", hubBinary, ".")
+	build := exec.Command("go", append(append([]string{"build"}, hubBuildTags...), "-o", hubBinary, ".")...)
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build hub:", err)

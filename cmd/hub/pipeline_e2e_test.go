@@ -1,0 +1,278 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func init() { hubBuildTags = []string{"-tags", "integration"} }
+
+var (
+	pluginsOnce sync.Once
+	pluginsDir  string
+	pluginsErr  error
+)
+
+// builtPlugins builds the storage-fs plugin into a plugin directory and
+// stamps its manifest, as make build does.
+func builtPlugins(t *testing.T) string {
+	t.Helper()
+	pluginsOnce.Do(func() {
+		pluginsDir = filepath.Join(filepath.Dir(hubBinary), "plugins")
+		out := filepath.Join(pluginsDir, "storage-fs")
+		if pluginsErr = os.MkdirAll(out, 0o755); pluginsErr != nil {
+			return
+		}
+		build := exec.Command("go", "build", "-o", filepath.Join(out, "storage-fs"), "../../plugins/storage/fs")
+		if output, err := build.CombinedOutput(); err != nil {
+			pluginsErr = err
+			t.Logf("build storage-fs: %s", output)
+			return
+		}
+		for _, name := range []string{"manifest.json", "config.schema.json"} {
+			data, err := os.ReadFile(filepath.Join("../../plugins/storage/fs", name))
+			if err != nil {
+				pluginsErr = err
+				return
+			}
+			if pluginsErr = os.WriteFile(filepath.Join(out, name), data, 0o644); pluginsErr != nil {
+				return
+			}
+		}
+		if output, err := exec.Command(hubBinary, "plugins", "stamp", out).CombinedOutput(); err != nil {
+			pluginsErr = err
+			t.Logf("stamp storage-fs: %s", output)
+		}
+	})
+	require.NoError(t, pluginsErr)
+	return pluginsDir
+}
+
+// call sends a request to the hub and returns the status and body.
+func (h *hubProcess) call(t *testing.T, method, path, credential string, headers map[string]string, body []byte) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, h.baseURL+path, reader)
+	require.NoError(t, err)
+	if credential != "" {
+		req.Header.Set("Authorization", "Bearer "+credential)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	for name, value := range headers {
+		req.Header.Set(name, value)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, data
+}
+
+type searchset struct {
+	Type string `json:"type"`
+	Link []struct {
+		Relation string `json:"relation"`
+		URL      string `json:"url"`
+	} `json:"link"`
+	Entry []struct {
+		Resource map[string]any `json:"resource"`
+	} `json:"entry"`
+}
+
+func outcomeCodes(t *testing.T, body []byte) (string, []string) {
+	t.Helper()
+	var outcome struct {
+		ResourceType string `json:"resourceType"`
+		Issue        []struct {
+			Code    string `json:"code"`
+			Details struct {
+				Coding []struct {
+					Code string `json:"code"`
+				} `json:"coding"`
+			} `json:"details"`
+		} `json:"issue"`
+	}
+	require.NoError(t, json.Unmarshal(body, &outcome), string(body))
+	require.Equal(t, "OperationOutcome", outcome.ResourceType, string(body))
+	require.NotEmpty(t, outcome.Issue)
+	var rules []string
+	for _, issue := range outcome.Issue {
+		for _, coding := range issue.Details.Coding {
+			rules = append(rules, coding.Code)
+		}
+	}
+	return outcome.Issue[0].Code, rules
+}
+
+// TestMainJobOnSyntheaData runs the README's walk-through against a real
+// hub serve process with the storage-fs plugin.
+func TestMainJobOnSyntheaData(t *testing.T) {
+	plugins := builtPlugins(t)
+	// NOTE: strict mode, because the hub's own schemas have no Location
+	// type yet and the Synthea encounters reference their Location.
+	hub := startHub(t, "HUB_PLUGINS_DIR="+plugins, "HUB_SCHEMA_STRICT=true")
+
+	importer := hub.cli(t, "token", "issue", "--subject", "importer", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
+	bundles := []string{
+		"../../testdata/synthea-r4/companion-practitioners-organizations-locations.json",
+		"../../testdata/synthea-r4/Bob965_Keeling57_3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b.json",
+	}
+	summary := hub.cli(t, append(append([]string{"import"}, bundles...), "--url", hub.baseURL, "--token", importer)...)
+	assert.Contains(t, summary, "0 failed")
+	assert.Contains(t, summary, "Patient")
+
+	clinician := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
+	status, body := hub.call(t, http.MethodGet, "/fhir/Patient?family=Keeling57", clinician, nil, nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	var patients searchset
+	require.NoError(t, json.Unmarshal(body, &patients))
+	require.Len(t, patients.Entry, 1)
+	patientID := patients.Entry[0].Resource["id"].(string)
+
+	t.Run("search observations", func(t *testing.T) {
+		status, body := hub.call(t, http.MethodGet, "/fhir/Observation?patient="+patientID+"&_count=5", clinician, nil, nil)
+		require.Equal(t, http.StatusOK, status, string(body))
+		var page searchset
+		require.NoError(t, json.Unmarshal(body, &page))
+		assert.Equal(t, "searchset", page.Type)
+		assert.Len(t, page.Entry, 5)
+		require.Len(t, page.Link, 2)
+		assert.Equal(t, "next", page.Link[1].Relation)
+		for _, entry := range page.Entry {
+			assert.Equal(t, "Patient/"+patientID, entry.Resource["subject"].(map[string]any)["reference"])
+		}
+	})
+
+	t.Run("billing reads redacted patient", func(t *testing.T) {
+		billing := hub.cli(t, "token", "issue", "--subject", "bill", "--role", "billing", "--tenant", "north", "--scope", "user/*.rs")
+		status, body := hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, billing, nil, nil)
+		require.Equal(t, http.StatusOK, status, string(body))
+		var patient map[string]any
+		require.NoError(t, json.Unmarshal(body, &patient))
+		assert.NotContains(t, patient, "text", "billing sees no narrative")
+		assert.Equal(t, patientID, patient["id"])
+
+		status, body = hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, nil, nil)
+		require.Equal(t, http.StatusOK, status)
+		assert.Contains(t, string(body), `"text"`, "a clinician sees the narrative")
+	})
+
+	south := hub.cli(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.rs")
+	t.Run("other tenant is denied", func(t *testing.T) {
+		status, body := hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, map[string]string{"X-Tenant": "north"}, nil)
+		assert.Equal(t, http.StatusForbidden, status)
+		code, rules := outcomeCodes(t, body)
+		assert.Equal(t, "forbidden", code)
+		assert.Contains(t, rules, "tenant.mismatch")
+
+		status, _ = hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, nil, nil)
+		assert.Equal(t, http.StatusNotFound, status, "in its own tenant the patient does not exist")
+	})
+
+	t.Run("break the glass", func(t *testing.T) {
+		status, body := hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, map[string]string{"X-Tenant": "north", "X-Break-Glass-Reason": "urgent"}, nil)
+		assert.Equal(t, http.StatusForbidden, status)
+		_, rules := outcomeCodes(t, body)
+		assert.Contains(t, rules, "break_glass.reason")
+
+		reason := "patient unconscious in the emergency department, transferred without records"
+		status, body = hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, map[string]string{"X-Tenant": "north", "X-Break-Glass-Reason": reason}, nil)
+		require.Equal(t, http.StatusOK, status, string(body))
+		assert.Contains(t, string(body), patientID)
+	})
+
+	t.Run("audit trail", func(t *testing.T) {
+		admin := hub.cli(t, "token", "issue", "--subject", "auditor", "--role", "admin", "--tenant", "north", "--scope", "user/*.rs")
+		status, body := hub.call(t, http.MethodGet, "/v1/audit?patient="+patientID+"&_count=1000", admin, nil, nil)
+		require.Equal(t, http.StatusOK, status, string(body))
+		assert.Contains(t, string(body), "dr-south", "the break-glass read is recorded")
+		assert.Contains(t, string(body), "bill")
+
+		hub.stop(t)
+		verify := exec.Command(hubBinary, "audit", "verify", "--data-dir", hub.dataDir)
+		output, err := verify.CombinedOutput()
+		require.NoError(t, err, string(output))
+	})
+	assert.NotContains(t, hub.logText(), `"status":500`)
+	assert.NotContains(t, hub.logText(), "Keeling57", "no patient name in any log line")
+}
+
+// TestBadRequestsGetOperationOutcomes sends malformed and unauthorised
+// requests to a real hub: each gets its status and an OperationOutcome,
+// and none a 500.
+func TestBadRequestsGetOperationOutcomes(t *testing.T) {
+	plugins := builtPlugins(t)
+	hub := startHub(t, "HUB_PLUGINS_DIR="+plugins, "HUB_LIMITS_MAX_BODY_SIZE=64KiB")
+	north := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
+	south := hub.cli(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.cruds")
+	status, body := hub.call(t, http.MethodPost, "/fhir/Patient", north, nil, []byte(`{"resourceType":"Patient","name":[{"family":"Okafor"}]}`))
+	require.Equal(t, http.StatusCreated, status, string(body))
+	var created map[string]any
+	require.NoError(t, json.Unmarshal(body, &created))
+	id := created["id"].(string)
+
+	huge := []byte(`{"resourceType":"Patient","name":[{"family":"` + strings.Repeat("x", 70_000) + `"}]}`)
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		credential  string
+		headers     map[string]string
+		body        []byte
+		contentType string
+		status      int
+		code        string
+	}{
+		{"malformed json", http.MethodPost, "/fhir/Patient", north, nil, []byte(`{"resourceType":"Patient",`), "", 400, "structure"},
+		{"wrong content type", http.MethodPost, "/fhir/Patient", north, nil, []byte(`<Patient/>`), "application/xml", 415, "not-supported"},
+		{"huge body", http.MethodPost, "/fhir/Patient", north, nil, huge, "", 413, "too-long"},
+		{"unknown resource type", http.MethodGet, "/fhir/Spaceship/1", north, nil, nil, "", 404, "not-found"},
+		{"id differs from url", http.MethodPut, "/fhir/Patient/" + id, north, nil, []byte(`{"resourceType":"Patient","id":"other"}`), "", 400, "invalid"},
+		{"invalid resource", http.MethodPost, "/fhir/Patient", north, nil, []byte(`{"resourceType":"Patient","birthDate":"1974-13-01"}`), "", 400, "value"},
+		{"missing token", http.MethodGet, "/fhir/Patient/" + id, "", nil, nil, "", 401, "login"},
+		{"expired token", http.MethodGet, "/fhir/Patient/" + id, expiredToken(t, hub.dataDir), nil, nil, "", 401, "login"},
+		{"token of another tenant", http.MethodGet, "/fhir/Patient/" + id, south, map[string]string{"X-Tenant": "north"}, nil, "", 403, "forbidden"},
+		{"version conflict", http.MethodPut, "/fhir/Patient/" + id, north, map[string]string{"If-Match": `W/"9"`}, []byte(`{"resourceType":"Patient","id":"` + id + `"}`), "", 412, "conflict"},
+		{"deleted then read", http.MethodGet, "/fhir/Patient/does-not-exist", north, nil, nil, "", 404, "not-found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			headers := map[string]string{}
+			for k, v := range tc.headers {
+				headers[k] = v
+			}
+			if tc.contentType != "" {
+				headers["Content-Type"] = tc.contentType
+			}
+			status, body := hub.call(t, tc.method, tc.path, tc.credential, headers, tc.body)
+			assert.Equal(t, tc.status, status, string(body))
+			code, _ := outcomeCodes(t, body)
+			assert.Equal(t, tc.code, code, string(body))
+		})
+	}
+	assert.NotContains(t, hub.logText(), `"status":500`)
+	assert.NotContains(t, hub.logText(), "panic")
+}

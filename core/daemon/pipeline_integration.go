@@ -1,0 +1,119 @@
+//go:build integration
+
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/healthhub/healthhub/core/api"
+	"github.com/healthhub/healthhub/core/audit"
+	"github.com/healthhub/healthhub/core/config"
+	"github.com/healthhub/healthhub/core/keys"
+	"github.com/healthhub/healthhub/core/metrics"
+	"github.com/healthhub/healthhub/core/plugin"
+	"github.com/healthhub/healthhub/core/policy"
+	"github.com/healthhub/healthhub/core/schema"
+	"github.com/healthhub/healthhub/core/store"
+	"github.com/healthhub/healthhub/sdk"
+)
+
+// openPipeline starts the plugins and opens the store, the audit trail,
+// the validator and the policy engine, and registers their shutdown on
+// server. On error it closes what it opened.
+func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, recorder *metrics.Metrics, logger *slog.Logger) (*api.Pipeline, error) {
+	var closers []func(context.Context) error
+	fail := func(err error) (*api.Pipeline, error) {
+		for i := len(closers) - 1; i >= 0; i-- {
+			_ = closers[i](ctx)
+		}
+		return nil, err
+	}
+
+	host := plugin.New(cfg.Plugins, logger.With("component", "plugins"), plugin.WithObserver(func(stats plugin.CallStats) {
+		code := ""
+		if stats.Err != nil {
+			code = string(firstCode(stats.Err))
+		}
+		recorder.ObservePluginCall(stats.Plugin, string(stats.Kind), stats.Method, code, stats.Duration)
+	}))
+	if err := host.Start(ctx); err != nil {
+		logger.Warn("some plugins did not start", "error", err)
+	}
+	closers = append(closers, func(context.Context) error { return host.Close() })
+
+	var blobs sdk.Storage
+	if providers := host.Providers(sdk.KindStorage); len(providers) > 0 {
+		blobs = providers[0].Storage
+	}
+	storeCfg := cfg.Store
+	if storeCfg.DataDir == "" {
+		storeCfg.DataDir = cfg.DataPath()
+	}
+	resources, err := store.Open(ctx, storeCfg, store.Options{Blobs: blobs, Logger: logger.With("component", "store")})
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func(context.Context) error { return resources.Close() })
+
+	trail, err := openAudit(ctx, cfg, logger)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func(context.Context) error { return trail.Close() })
+
+	validator, err := schema.New(ctx, cfg.Schema, logger.With("component", "schema"))
+	if err != nil {
+		return fail(err)
+	}
+	engine, err := policy.New(ctx, cfg.Policy, logger.With("component", "policy"))
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func(context.Context) error { return engine.Close() })
+
+	for _, closer := range closers {
+		server.OnShutdown(closer)
+	}
+	server.AddReadinessCheck("plugins", func(ctx context.Context) error { return pluginsHealthy(ctx, host) })
+	return &api.Pipeline{
+		Store: resources, Validator: validator, Policy: engine, Audit: trail, Plugins: host,
+		Metrics: recorder, Logger: logger, BreakGlassWindow: 24 * time.Hour,
+	}, nil
+}
+
+func openAudit(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*audit.Log, error) {
+	auditCfg := cfg.Audit
+	if auditCfg.DataDir == "" {
+		auditCfg.DataDir = cfg.DataPath()
+	}
+	signer, err := keys.LoadOrCreate(audit.KeyPath(auditCfg.DataDir))
+	if err != nil {
+		return nil, fmt.Errorf("open audit trail: %w", err)
+	}
+	return audit.Open(ctx, auditCfg, audit.Options{Signer: signer, Logger: logger.With("component", "audit")})
+}
+
+// pluginsHealthy fails when a loaded plugin fails its health check.
+func pluginsHealthy(ctx context.Context, host *plugin.Host) error {
+	var errs []error
+	for _, status := range host.Statuses() {
+		if err := host.CheckHealth(ctx, status.Name); err != nil {
+			errs = append(errs, fmt.Errorf("plugin %s: %w", status.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func firstCode(err error) sdk.IssueCode {
+	outcome := sdk.AsOutcome(err)
+	for _, issue := range outcome.Issues {
+		if issue.Severity == sdk.SeverityError || issue.Severity == sdk.SeverityFatal {
+			return issue.Code
+		}
+	}
+	return sdk.CodeException
+}

@@ -32,13 +32,13 @@ const HeaderTenant = "X-Tenant"
 // Pipeline holds the parts every data request goes through: validation,
 // policy, the store or a provider, obligations and the audit trail.
 type Pipeline struct {
-	Store       store.Store
-	Validator   *schema.Validator
-	Policy      *policy.Engine
-	Audit       *audit.Log
-	Plugins     *plugin.Host
-	Metrics     *metrics.Metrics
-	Logger      *slog.Logger
+	Store     store.Store
+	Validator *schema.Validator
+	Policy    *policy.Engine
+	Audit     *audit.Log
+	Plugins   *plugin.Host
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
 	// BreakGlassWindow bounds how long a subject's break-glass session is
 	// remembered; the policy decides how long it is valid.
 	BreakGlassWindow time.Duration

@@ -284,4 +284,3 @@ func isBlobID(id string) bool {
 	_, err := hex.DecodeString(id)
 	return err == nil
 }
-

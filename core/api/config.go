@@ -54,6 +54,10 @@ type ServerConfig struct {
 	// ShutdownTimeout bounds the drain of requests in flight at shutdown,
 	// after which remaining connections are closed. Default 30s.
 	ShutdownTimeout units.Duration `json:"shutdown_timeout,omitempty"`
+	// PprofListen is a TCP address, such as "127.0.0.1:6060", on which the
+	// Go profiler (net/http/pprof) is served without authentication, for
+	// profiling a running hub. Keep it on loopback. Default: off.
+	PprofListen string `json:"pprof_listen,omitempty"`
 }
 
 // LimitsConfig is the limits section of the hub configuration.

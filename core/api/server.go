@@ -136,6 +136,11 @@ func (p *statusProbe) WriteHeader(status int) {
 // /readyz turns 503, new connections are refused, requests in flight drain
 // for up to server.shutdown_timeout, and the OnShutdown functions run.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if address := s.cfg.Server.PprofListen; address != "" {
+		if err := s.servePprof(ctx, address); err != nil {
+			return fmt.Errorf("serve profiler on %s: %w", address, err)
+		}
+	}
 	srv := s.httpServer(ctx)
 	errs := make(chan error, 1)
 	go func() {

@@ -487,3 +487,34 @@ func TestCloseRunsShutdownSteps(t *testing.T) {
 	assert.ErrorContains(t, err, "disk gone")
 	assert.Equal(t, []string{"second", "first"}, order)
 }
+
+func TestProfilerOnItsOwnListener(t *testing.T) {
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	pprofAddress := probe.Addr().String()
+	require.NoError(t, probe.Close())
+
+	h := newHarness(t, Config{Server: ServerConfig{PprofListen: pprofAddress}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- h.server.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-served)
+	}()
+
+	var resp *http.Response
+	require.Eventually(t, func() bool {
+		resp, err = http.Get("http://" + pprofAddress + "/debug/pprof/cmdline")
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	resp, err = http.Get("http://" + ln.Addr().String() + "/debug/pprof/cmdline")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "the API address does not serve the profiler")
+}

@@ -204,6 +204,26 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 		assert.Contains(t, string(body), patientID)
 	})
 
+	t.Run("consent opt-out takes effect at once", func(t *testing.T) {
+		headers := map[string]string{"X-Purpose-Of-Use": "HPAYMT"}
+		status, body := hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, headers, nil)
+		require.Equal(t, http.StatusOK, status, string(body))
+
+		admin := hub.cli(t, "token", "issue", "--subject", "registrar", "--role", "admin", "--tenant", "north", "--scope", "user/*.cruds")
+		consent := `{"resourceType":"Consent","status":"active",
+			"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+			"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
+			"patient":{"reference":"Patient/` + patientID + `"},
+			"provision":{"type":"deny","purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"HPAYMT"}]}}`
+		status, body = hub.call(t, http.MethodPost, "/fhir/Consent", admin, nil, []byte(consent))
+		require.Equal(t, http.StatusCreated, status, string(body))
+
+		status, body = hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, headers, nil)
+		assert.Equal(t, http.StatusForbidden, status, string(body))
+		status, _ = hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, map[string]string{"X-Purpose-Of-Use": "TREAT"}, nil)
+		assert.Equal(t, http.StatusOK, status, "the opt-out is for payment only")
+	})
+
 	t.Run("audit trail", func(t *testing.T) {
 		admin := hub.cli(t, "token", "issue", "--subject", "auditor", "--role", "admin", "--tenant", "north", "--scope", "user/*.rs")
 		status, body := hub.call(t, http.MethodGet, "/v1/audit?patient="+patientID+"&_count=1000", admin, nil, nil)

@@ -179,6 +179,9 @@ func (f *fhirRoutes) transaction(w http.ResponseWriter, r *http.Request, req *re
 	}
 
 	response, err := f.p.Store.ProcessBundle(ctx, req.tenant, body)
+	if writesConsent(targets) {
+		f.p.consentWritten(req.tenant)
+	}
 	if err != nil {
 		event := auditEvent(req, "transaction", "Bundle", "", "", decisions[0])
 		event.Outcome = outcomeCode(err)
@@ -204,6 +207,9 @@ func (f *fhirRoutes) batch(w http.ResponseWriter, r *http.Request, req *request,
 			return err
 		}
 		response, err = f.p.Store.ProcessBundle(ctx, req.tenant, body)
+		if writesConsent(targets) {
+			f.p.consentWritten(req.tenant)
+		}
 		if err != nil {
 			return err
 		}
@@ -296,4 +302,14 @@ func (p *Pipeline) recordAll(ctx context.Context, events []audit.Event) error {
 	}
 	wg.Wait()
 	return firstErr
+}
+
+// writesConsent reports whether a Bundle changes Consent resources.
+func writesConsent(targets []entryTarget) bool {
+	for _, target := range targets {
+		if target.resource.Type == "Consent" && target.action != "read" && target.action != "search" {
+			return true
+		}
+	}
+	return false
 }

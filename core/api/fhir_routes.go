@@ -261,6 +261,9 @@ func (f *fhirRoutes) write(w http.ResponseWriter, r *http.Request, req *request,
 	}
 
 	res, created, err := commit(ctx)
+	if resourceType == "Consent" {
+		f.p.consentWritten(req.tenant)
+	}
 	if err != nil {
 		event.Outcome = outcomeCode(err)
 		return joinAudit(f.p.record(ctx, event), err)
@@ -314,6 +317,9 @@ func (f *fhirRoutes) delete(w http.ResponseWriter, r *http.Request) error {
 		return joinAudit(f.p.record(ctx, event), forbidden(decision))
 	}
 	res, err := f.p.Store.Delete(ctx, req.tenant, resourceType, id, store.WriteOptions{IfMatch: r.Header.Get("If-Match")})
+	if resourceType == "Consent" {
+		f.p.consentWritten(req.tenant)
+	}
 	event.Outcome = outcomeCode(err)
 	if auditErr := f.p.record(ctx, event); auditErr != nil || err != nil {
 		return joinAudit(auditErr, err)

@@ -43,7 +43,8 @@ type Pipeline struct {
 	// remembered; the policy decides how long it is valid.
 	BreakGlassWindow time.Duration
 
-	breakGlass breakGlassSessions
+	breakGlass   breakGlassSessions
+	consentCache consentCache
 }
 
 // request is the per-request context of a pipeline step.
@@ -177,8 +178,13 @@ func (p *Pipeline) subject(req *request) policy.Subject {
 	return subject
 }
 
-// consents returns the active Consent resources about patient.
+// consents returns the active Consent resources about patient, from the
+// consent cache or the store.
 func (p *Pipeline) consents(ctx context.Context, tenant, patient string) ([]json.RawMessage, error) {
+	now := time.Now()
+	if consents, ok := p.consentCache.get(tenant, patient, now); ok {
+		return consents, nil
+	}
 	params := map[string][]string{"patient": {patient}, "status": {"active"}, "_count": {"100"}}
 	page, err := p.Store.Search(ctx, tenant, "Consent", params)
 	if err != nil {
@@ -188,8 +194,13 @@ func (p *Pipeline) consents(ctx context.Context, tenant, patient string) ([]json
 	for _, resource := range page.Resources {
 		consents = append(consents, resource.Body)
 	}
+	p.consentCache.put(tenant, patient, consents, now)
 	return consents, nil
 }
+
+// consentWritten drops the cached consents of a tenant after a Consent of
+// that tenant was written through this hub.
+func (p *Pipeline) consentWritten(tenant string) { p.consentCache.forget(tenant) }
 
 // forbidden turns a deny decision into the error the client receives: 403
 // with the policy's reasons.
@@ -328,4 +339,65 @@ func (s *breakGlassSessions) start(p *auth.Principal, now time.Time, window time
 	}
 	s.started[key] = now
 	return now
+}
+
+// consentTTL is how long the Consents of a patient are reused before they
+// are read again. A Consent written through this hub takes effect at once;
+// one written through another hub replica sharing the database takes
+// effect within this time.
+const consentTTL = 5 * time.Second
+
+// maxCachedPatients bounds the consent cache.
+const maxCachedPatients = 10_000
+
+// consentCache keeps the Consents of recently seen patients, because
+// reading them is a database search on every decision about a patient's
+// data, and they change rarely.
+type consentCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedConsents
+}
+
+type cachedConsents struct {
+	tenant   string
+	consents []json.RawMessage
+	fetched  time.Time
+}
+
+func (c *consentCache) get(tenant, patient string, now time.Time) ([]json.RawMessage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	entry, ok := c.entries[tenant+"\x00"+patient]
+	if !ok || now.Sub(entry.fetched) >= consentTTL {
+		return nil, false
+	}
+	return entry.consents, true
+}
+
+func (c *consentCache) put(tenant, patient string, consents []json.RawMessage, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]cachedConsents{}
+	}
+	if len(c.entries) >= maxCachedPatients {
+		for key, entry := range c.entries {
+			if now.Sub(entry.fetched) >= consentTTL {
+				delete(c.entries, key)
+			}
+		}
+	}
+	if len(c.entries) < maxCachedPatients {
+		c.entries[tenant+"\x00"+patient] = cachedConsents{tenant: tenant, consents: consents, fetched: now}
+	}
+}
+
+func (c *consentCache) forget(tenant string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, entry := range c.entries {
+		if entry.tenant == tenant {
+			delete(c.entries, key)
+		}
+	}
 }

@@ -1,0 +1,7 @@
+//go:build integration
+
+package api
+
+func init() {
+	registerPipelineRoutes = func(s *Server) { s.RegisterPipeline(&Pipeline{}) }
+}

@@ -11,6 +11,12 @@
 // outside this package sees protobuf types. Go programs that embed the hub
 // may register a Provider in-process instead.
 //
+// Hosts reach plugins through ConfigureClient, DispenseConn and
+// NewRemoteProvider; Intercept wraps any provider with a hook around each
+// call; ServeLoopback serves a provider over the wire protocol inside one
+// process, for tests. Package sdktest holds the conformance suites that
+// every provider should pass.
+//
 // The package stays thin on purpose: it imports no policy engine, HTTP
 // client library or hub package, so that a plugin binary carries only what
 // it needs.

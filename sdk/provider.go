@@ -1,8 +1,12 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 )
 
 // Provider bundles a provider's description with its implementations, one
@@ -74,15 +78,92 @@ func (p Provider) Implementation(k Kind) any {
 	return nil
 }
 
-// CheckHealth calls CheckHealth on every implementation that is a
+// CheckHealth calls CheckHealth on every distinct implementation that is a
 // HealthChecker and returns the first error.
 func (p Provider) CheckHealth(ctx context.Context) error {
-	for _, kind := range Kinds {
-		if checker, ok := p.Implementation(kind).(HealthChecker); ok {
+	for _, impl := range p.implementations() {
+		if checker, ok := impl.(HealthChecker); ok {
 			if err := checker.CheckHealth(ctx); err != nil {
-				return fmt.Errorf("%s %s: %w", p.Info.Name, kind, err)
+				return fmt.Errorf("%s health: %w", p.Info.Name, err)
 			}
 		}
 	}
 	return nil
+}
+
+// Configurable reports whether any implementation is a Configurer.
+func (p Provider) Configurable() bool {
+	for _, impl := range p.implementations() {
+		if _, ok := impl.(Configurer); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Configure passes config to every distinct implementation that is a
+// Configurer, once each, and returns the first error. A provider without a
+// Configurer accepts only an empty config (no bytes, null or {}) and
+// rejects any other with ErrInvalid.
+func (p Provider) Configure(ctx context.Context, config json.RawMessage) error {
+	if !p.Configurable() {
+		if isEmptyConfig(config) {
+			return nil
+		}
+		return Invalidf("", "configure %s: the provider takes no configuration; remove its configuration object", p.Info.Name)
+	}
+	for _, impl := range p.implementations() {
+		if configurer, ok := impl.(Configurer); ok {
+			if err := configurer.Configure(ctx, config); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// DataUse returns the data-use declaration in force: that of the first
+// implementation that is a DataUseReporter, or Info.DataUse.
+func (p Provider) DataUse() DataUse {
+	for _, impl := range p.implementations() {
+		if reporter, ok := impl.(DataUseReporter); ok {
+			return reporter.DataUse()
+		}
+	}
+	return p.Info.DataUse
+}
+
+// implementations returns the implementations of the kinds p serves, each
+// value once even when it serves several kinds.
+func (p Provider) implementations() []any {
+	var out []any
+	for _, kind := range Kinds {
+		impl := p.Implementation(kind)
+		if impl == nil || slices.ContainsFunc(out, func(seen any) bool { return sameValue(seen, impl) }) {
+			continue
+		}
+		out = append(out, impl)
+	}
+	return out
+}
+
+// sameValue reports whether a and b are the same comparable value, without
+// the panic that == raises on interfaces holding uncomparable types.
+func sameValue(a, b any) bool {
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) || !ta.Comparable() {
+		return false
+	}
+	return a == b
+}
+
+// isEmptyConfig reports whether config is absent, null or an object
+// without members.
+func isEmptyConfig(config json.RawMessage) bool {
+	trimmed := bytes.TrimSpace(config)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
+		return true
+	}
+	var members map[string]json.RawMessage
+	return json.Unmarshal(trimmed, &members) == nil && len(members) == 0
 }

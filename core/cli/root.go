@@ -84,6 +84,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newAPIKeyCommand(),
 		newConfigCommand(),
 		newImportCommand(),
+		newPluginsCommand(),
 	)
 	return root
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/healthhub/healthhub/core/api"
 	"github.com/healthhub/healthhub/core/auth"
+	"github.com/healthhub/healthhub/core/plugin"
 )
 
 // DefaultDataDir is the directory for the database, keys and blobs when
@@ -30,10 +31,13 @@ type Config struct {
 	Logging LoggingConfig `json:"logging"`
 	// Metrics sets the /metrics endpoint.
 	Metrics api.MetricsConfig `json:"metrics"`
+	// Plugins sets the plugin directory, each plugin's configuration and
+	// supervision.
+	Plugins plugin.Config `json:"plugins"`
 
-	// TODO: the store, audit, policy, schema and plugins sections take the
-	// Config types of core/store, core/audit, core/policy, core/schema and
-	// core/plugin when those packages are part of the hub.
+	// TODO: the store, audit, policy and schema sections take the Config
+	// types of core/store, core/audit, core/policy and core/schema when
+	// those packages are part of the hub.
 }
 
 // DataPath returns the data directory, or DefaultDataDir when none is set.

@@ -256,3 +256,18 @@ func TestLeafParseByType(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadPluginsSection(t *testing.T) {
+	path := writeConfig(t, "plugins:\n  dir: /opt/hub/plugins\n  call_timeout: -1s\n  restart:\n    max_crashes: 3\n")
+	cfg, _, err := Load(path, []string{`HUB_PLUGINS_PLUGINS={"storage-fs":{"root":"/srv/objects"}}`})
+	require.NoError(t, err)
+	assert.Equal(t, "/opt/hub/plugins", cfg.Plugins.Dir)
+	assert.Equal(t, -time.Second, time.Duration(cfg.Plugins.CallTimeout))
+	assert.Equal(t, 3, cfg.Plugins.Restart.MaxCrashes)
+	assert.JSONEq(t, `{"root":"/srv/objects"}`, string(cfg.Plugins.Plugins["storage-fs"]))
+
+	_, _, err = Load(writeConfig(t, "plugins:\n  start_timeout: -1s\n"), nil)
+	assert.ErrorContains(t, err, "plugins.start_timeout: must be a duration")
+	_, _, err = Load(writeConfig(t, "plugins:\n  call_timeout: soon\n"), nil)
+	assert.ErrorContains(t, err, "plugins.call_timeout: must be a duration such as 30s or 5m, or a negative one")
+}

@@ -3,17 +3,22 @@ package daemon
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 
 	"github.com/healthhub/healthhub/core/api"
 	"github.com/healthhub/healthhub/core/auth"
 	"github.com/healthhub/healthhub/core/config"
 	"github.com/healthhub/healthhub/core/metrics"
+	"github.com/healthhub/healthhub/core/plugin"
+	"github.com/healthhub/healthhub/sdk"
 )
 
 // Daemon is an assembled hub, ready to serve.
@@ -22,6 +27,7 @@ type Daemon struct {
 	logger  *slog.Logger
 	server  *api.Server
 	metrics *metrics.Metrics
+	plugins *plugin.Host
 }
 
 // New builds a hub from cfg. signingKey is the hub's Ed25519 token signing
@@ -45,10 +51,74 @@ func New(ctx context.Context, cfg *config.Config, signingKey ed25519.PrivateKey,
 	if err != nil {
 		return nil, err
 	}
-	// TODO: open core/store and core/audit, start the plugin host, load the
-	// schemas and policies, and register the /fhir and /v1 routes of the
-	// request pipeline once those packages are part of the hub.
-	return &Daemon{cfg: cfg, logger: logger, server: server, metrics: recorder}, nil
+	host := startPlugins(ctx, cfg, recorder, logger)
+	server.OnShutdown(func(context.Context) error { return host.Close() })
+	server.RegisterPlugins(host)
+	server.AddReadinessCheck("plugins", func(ctx context.Context) error { return pluginsHealthy(ctx, host) })
+
+	// TODO: open core/store and core/audit, load the schemas and policies,
+	// and register the /fhir and /v1 routes of the request pipeline
+	// (_integration/) once those packages are part of the hub.
+	return &Daemon{cfg: cfg, logger: logger, server: server, metrics: recorder, plugins: host}, nil
+}
+
+// startPlugins launches every plugin of the plugin directory. A plugin that
+// fails to start is logged and left out, so that one broken plugin does not
+// keep the hub down; /readyz and /v1/plugins show what runs.
+func startPlugins(ctx context.Context, cfg *config.Config, recorder *metrics.Metrics, logger *slog.Logger) *plugin.Host {
+	host := plugin.New(pluginConfig(cfg), logger.With("component", "plugins"), plugin.WithObserver(func(stats plugin.CallStats) {
+		code := ""
+		if stats.Err != nil {
+			code = string(firstCode(stats.Err))
+		}
+		recorder.ObservePluginCall(stats.Plugin, string(stats.Kind), stats.Method, code, stats.Duration)
+	}))
+	if err := host.Start(ctx); err != nil {
+		logger.Warn("some plugins did not start", "error", err)
+	}
+	return host
+}
+
+// defaultStorageName is the storage plugin the hub ships.
+const defaultStorageName = "storage-fs"
+
+// pluginConfig returns the plugin host's configuration with the storage-fs
+// root in the data directory ("objects") unless the configuration sets
+// one, so that objects live with the rest of the hub's data. The caller's
+// configuration is not changed.
+func pluginConfig(cfg *config.Config) plugin.Config {
+	out := cfg.Plugins
+	if _, set := cfg.Plugins.Plugins[defaultStorageName]; set {
+		return out
+	}
+	out.Plugins = maps.Clone(cfg.Plugins.Plugins)
+	if out.Plugins == nil {
+		out.Plugins = map[string]json.RawMessage{}
+	}
+	root, _ := json.Marshal(map[string]string{"root": filepath.Join(cfg.DataPath(), "objects")})
+	out.Plugins[defaultStorageName] = root
+	return out
+}
+
+// pluginsHealthy fails when a loaded plugin fails its health check.
+func pluginsHealthy(ctx context.Context, host *plugin.Host) error {
+	var errs []error
+	for _, status := range host.Statuses() {
+		if err := host.CheckHealth(ctx, status.Name); err != nil {
+			errs = append(errs, fmt.Errorf("plugin %s: %w", status.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// firstCode returns the issue code of the first error-level issue of err.
+func firstCode(err error) sdk.IssueCode {
+	for _, issue := range sdk.AsOutcome(err).Issues {
+		if issue.Severity == sdk.SeverityError || issue.Severity == sdk.SeverityFatal {
+			return issue.Code
+		}
+	}
+	return sdk.CodeException
 }
 
 func newAuthenticator(ctx context.Context, cfg *config.Config, signingKey ed25519.PrivateKey, logger *slog.Logger) (*auth.Authenticator, error) {
@@ -76,6 +146,9 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, signingKey ed2551
 // Server returns the HTTP server, to register further routes or serve
 // requests in tests.
 func (d *Daemon) Server() *api.Server { return d.server }
+
+// Plugins returns the plugin host.
+func (d *Daemon) Plugins() *plugin.Host { return d.plugins }
 
 // Metrics returns the metrics the hub records.
 func (d *Daemon) Metrics() *metrics.Metrics { return d.metrics }

@@ -20,49 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func init() { hubBuildTags = []string{"-tags", "integration"} }
-
-var (
-	pluginsOnce sync.Once
-	pluginsDir  string
-	pluginsErr  error
-)
-
-// builtPlugins builds the storage-fs plugin into a plugin directory and
-// stamps its manifest, as make build does.
-func builtPlugins(t *testing.T) string {
-	t.Helper()
-	pluginsOnce.Do(func() {
-		pluginsDir = filepath.Join(filepath.Dir(hubBinary), "plugins")
-		out := filepath.Join(pluginsDir, "storage-fs")
-		if pluginsErr = os.MkdirAll(out, 0o755); pluginsErr != nil {
-			return
-		}
-		build := exec.Command("go", "build", "-o", filepath.Join(out, "storage-fs"), "../../plugins/storage/fs")
-		if output, err := build.CombinedOutput(); err != nil {
-			pluginsErr = err
-			t.Logf("build storage-fs: %s", output)
-			return
-		}
-		for _, name := range []string{"manifest.json", "config.schema.json"} {
-			data, err := os.ReadFile(filepath.Join("../../plugins/storage/fs", name))
-			if err != nil {
-				pluginsErr = err
-				return
-			}
-			if pluginsErr = os.WriteFile(filepath.Join(out, name), data, 0o644); pluginsErr != nil {
-				return
-			}
-		}
-		if output, err := exec.Command(hubBinary, "plugins", "stamp", out).CombinedOutput(); err != nil {
-			pluginsErr = err
-			t.Logf("stamp storage-fs: %s", output)
-		}
-	})
-	require.NoError(t, pluginsErr)
-	return pluginsDir
-}
-
 // call sends a request to the hub and returns the status and body.
 func (h *hubProcess) call(t *testing.T, method, path, credential string, headers map[string]string, body []byte) (int, []byte) {
 	t.Helper()

@@ -3,5 +3,8 @@
 package api
 
 func init() {
-	registerPipelineRoutes = func(s *Server) { s.RegisterPipeline(&Pipeline{}) }
+	registerPipelineRoutes = func(s *Server) {
+		s.RegisterPlugins(nil)
+		s.RegisterPipeline(&Pipeline{})
+	}
 }

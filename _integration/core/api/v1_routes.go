@@ -26,7 +26,6 @@ const blobTimeout = 30 * time.Minute
 
 func (s *Server) registerV1(p *Pipeline) {
 	v := &v1Routes{server: s, p: p}
-	s.Handle(Route{Method: http.MethodGet, Path: "/v1/plugins", Handler: v.plugins})
 	s.Handle(Route{Method: http.MethodPost, Path: "/v1/policy/decide", Consumes: []string{ContentTypeJSON}, Handler: v.decide})
 	s.Handle(Route{Method: http.MethodPost, Path: "/v1/policy/reload", Handler: v.reload})
 	s.Handle(Route{Method: http.MethodGet, Path: "/v1/audit", Handler: v.auditQuery})
@@ -46,34 +45,6 @@ func requireRole(r *http.Request, role string) error {
 		return hubError(sdk.CodeForbidden, "this route needs role %q", role)
 	}
 	return nil
-}
-
-type pluginStatus struct {
-	Name     string      `json:"name"`
-	Version  string      `json:"version"`
-	Kinds    []sdk.Kind  `json:"kinds"`
-	State    string      `json:"state"`
-	PID      int         `json:"pid,omitempty"`
-	Restarts int         `json:"restarts"`
-	Health   string      `json:"health"`
-	Error    string      `json:"error,omitempty"`
-	DataUse  sdk.DataUse `json:"data_use"`
-}
-
-// plugins lists the providers with their state and a fresh health check.
-func (v *v1Routes) plugins(w http.ResponseWriter, r *http.Request) error {
-	statuses := v.p.Plugins.Statuses()
-	out := make([]pluginStatus, len(statuses))
-	for i, status := range statuses {
-		out[i] = pluginStatus{
-			Name: status.Name, Version: status.Version, Kinds: status.Kinds, State: string(status.State),
-			PID: status.PID, Restarts: status.Restarts, DataUse: status.DataUse, Health: "ok",
-		}
-		if err := v.p.Plugins.CheckHealth(r.Context(), status.Name); err != nil {
-			out[i].Health, out[i].Error = "unhealthy", err.Error()
-		}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"plugins": out})
 }
 
 // decide evaluates a policy input without acting on it, for policy

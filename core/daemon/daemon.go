@@ -58,7 +58,8 @@ func New(ctx context.Context, cfg *config.Config, signingKey ed25519.PrivateKey,
 
 	// TODO: open core/store and core/audit, load the schemas and policies,
 	// and register the /fhir and /v1 routes of the request pipeline
-	// (_integration/) once those packages are part of the hub.
+	// (_integration/) once those packages are part of the hub: openPipeline
+	// with host, then server.RegisterPipeline.
 	return &Daemon{cfg: cfg, logger: logger, server: server, metrics: recorder, plugins: host}, nil
 }
 

@@ -4,7 +4,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -21,10 +20,10 @@ import (
 	"github.com/healthhub/healthhub/sdk"
 )
 
-// openPipeline starts the plugins and opens the store, the audit trail,
-// the validator and the policy engine, and registers their shutdown on
-// server. On error it closes what it opened.
-func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, recorder *metrics.Metrics, logger *slog.Logger) (*api.Pipeline, error) {
+// openPipeline opens the store, the audit trail, the validator and the
+// policy engine on top of the running plugins, and registers their
+// shutdown on server. On error it closes what it opened.
+func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, host *plugin.Host, recorder *metrics.Metrics, logger *slog.Logger) (*api.Pipeline, error) {
 	var closers []func(context.Context) error
 	fail := func(err error) (*api.Pipeline, error) {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -32,18 +31,6 @@ func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, r
 		}
 		return nil, err
 	}
-
-	host := plugin.New(cfg.Plugins, logger.With("component", "plugins"), plugin.WithObserver(func(stats plugin.CallStats) {
-		code := ""
-		if stats.Err != nil {
-			code = string(firstCode(stats.Err))
-		}
-		recorder.ObservePluginCall(stats.Plugin, string(stats.Kind), stats.Method, code, stats.Duration)
-	}))
-	if err := host.Start(ctx); err != nil {
-		logger.Warn("some plugins did not start", "error", err)
-	}
-	closers = append(closers, func(context.Context) error { return host.Close() })
 
 	var blobs sdk.Storage
 	if providers := host.Providers(sdk.KindStorage); len(providers) > 0 {
@@ -78,7 +65,6 @@ func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, r
 	for _, closer := range closers {
 		server.OnShutdown(closer)
 	}
-	server.AddReadinessCheck("plugins", func(ctx context.Context) error { return pluginsHealthy(ctx, host) })
 	return &api.Pipeline{
 		Store: resources, Validator: validator, Policy: engine, Audit: trail, Plugins: host,
 		Metrics: recorder, Logger: logger, BreakGlassWindow: 24 * time.Hour,
@@ -95,25 +81,4 @@ func openAudit(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*a
 		return nil, fmt.Errorf("open audit trail: %w", err)
 	}
 	return audit.Open(ctx, auditCfg, audit.Options{Signer: signer, Logger: logger.With("component", "audit")})
-}
-
-// pluginsHealthy fails when a loaded plugin fails its health check.
-func pluginsHealthy(ctx context.Context, host *plugin.Host) error {
-	var errs []error
-	for _, status := range host.Statuses() {
-		if err := host.CheckHealth(ctx, status.Name); err != nil {
-			errs = append(errs, fmt.Errorf("plugin %s: %w", status.Name, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func firstCode(err error) sdk.IssueCode {
-	outcome := sdk.AsOutcome(err)
-	for _, issue := range outcome.Issues {
-		if issue.Severity == sdk.SeverityError || issue.Severity == sdk.SeverityFatal {
-			return issue.Code
-		}
-	}
-	return sdk.CodeException
 }

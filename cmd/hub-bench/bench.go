@@ -70,7 +70,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 var scenarioPaths = map[string]string{
 	"post-patient": "POST /fhir/Patient",
 	"get-patient":  "GET /fhir/Patient/{id}",
-	"search":       "GET /fhir/Patient?family={family}&_count=10",
+	"search":       "GET /fhir/Patient?identifier={system}|{mrn}",
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -218,32 +218,54 @@ func (h *hubTarget) scenario(ctx context.Context, name string) (requestFunc, err
 			return send(ctx, h.client, http.MethodGet, target, h.token, nil)
 		}, nil
 	default:
-		if _, err := h.createPatient(ctx); err != nil {
+		mrn, err := h.createPatientWithMRN(ctx)
+		if err != nil {
 			return nil, err
 		}
-		target := h.base + "/fhir/Patient?family=Benchmark&_count=10"
+		target := h.base + "/fhir/Patient?identifier=" + url.QueryEscape(mrnSystem+"|"+mrn)
 		return func(ctx context.Context, _ int) (int, error) {
 			return send(ctx, h.client, http.MethodGet, target, h.token, nil)
 		}, nil
 	}
 }
 
+// mrnSystem is the identifier system of the medical record numbers the
+// benchmark patients carry.
+const mrnSystem = "https://bench.healthhub.local/mrn"
+
 // patient returns a Patient resource of about 600 bytes with a unique
-// identifier, shaped like the Synthea patients the hub imports.
+// medical record number, shaped like the Synthea patients the hub imports.
 func (h *hubTarget) patient() []byte {
-	n := h.serial.Add(1)
+	body, _ := h.patientWithMRN()
+	return body
+}
+
+func (h *hubTarget) patientWithMRN() ([]byte, string) {
+	mrn := fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), h.serial.Add(1))
 	return fmt.Appendf(nil, `{"resourceType":"Patient",`+
-		`"identifier":[{"system":"https://bench.healthhub.local/mrn","value":"bench-%d-%d"}],`+
+		`"identifier":[{"system":%q,"value":%q}],`+
 		`"active":true,"name":[{"use":"official","family":"Benchmark","given":["Load","Tester"],"prefix":["Mx."]}],`+
 		`"telecom":[{"system":"phone","value":"555-0100","use":"home"}],"gender":"unknown","birthDate":"1970-01-01",`+
 		`"address":[{"line":["1 Test Street"],"city":"Springfield","state":"MA","postalCode":"01101","country":"US"}],`+
 		`"maritalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus","code":"S"}]},`+
-		`"communication":[{"language":{"coding":[{"system":"urn:ietf:bcp:47","code":"en-US"}]}}]}`, time.Now().UnixNano(), n)
+		`"communication":[{"language":{"coding":[{"system":"urn:ietf:bcp:47","code":"en-US"}]}}]}`, mrnSystem, mrn), mrn
+}
+
+// createPatientWithMRN posts one Patient and returns its medical record
+// number.
+func (h *hubTarget) createPatientWithMRN(ctx context.Context) (string, error) {
+	body, mrn := h.patientWithMRN()
+	_, err := h.post(ctx, body)
+	return mrn, err
 }
 
 // createPatient posts one Patient and returns the id the hub assigned.
 func (h *hubTarget) createPatient(ctx context.Context) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/fhir/Patient", bytes.NewReader(h.patient()))
+	return h.post(ctx, h.patient())
+}
+
+func (h *hubTarget) post(ctx context.Context, patient []byte) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/fhir/Patient", bytes.NewReader(patient))
 	if err != nil {
 		return "", err
 	}

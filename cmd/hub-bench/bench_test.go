@@ -94,8 +94,15 @@ func (s *fhirServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_, _ = w.Write(body)
-	case r.Method == http.MethodGet && r.URL.Path == "/fhir/Patient" && r.URL.Query().Get("family") == "Benchmark":
-		fmt.Fprintf(w, `{"resourceType":"Bundle","type":"searchset","total":%d}`, len(s.patients))
+	case r.Method == http.MethodGet && r.URL.Path == "/fhir/Patient" && strings.HasPrefix(r.URL.Query().Get("identifier"), mrnSystem+"|bench-"):
+		matches := 0
+		_, mrn, _ := strings.Cut(r.URL.Query().Get("identifier"), "|")
+		for _, body := range s.patients {
+			if strings.Contains(string(body), `"value":"`+mrn+`"`) {
+				matches++
+			}
+		}
+		fmt.Fprintf(w, `{"resourceType":"Bundle","type":"searchset","total":%d}`, matches)
 	default:
 		w.WriteHeader(http.StatusBadRequest)
 	}

@@ -90,6 +90,9 @@ func (f *fhirRoutes) searchEntries(ctx context.Context, req *request, base, reso
 	entries := make([]bundleEntry, 0, len(resources))
 	var applied []audit.Obligation
 	withheld := 0
+	if err := f.p.prefetchConsents(ctx, req.tenant, resources, patient); err != nil {
+		return nil, nil, 0, err
+	}
 	for _, res := range resources {
 		decision := typeDecision
 		facts := factsOf(res.Body)

@@ -198,6 +198,49 @@ func (p *Pipeline) consents(ctx context.Context, tenant, patient string) ([]json
 	return consents, nil
 }
 
+// prefetchConsents reads the Consents of every patient of resources, other
+// than skip, that the cache does not hold, in one search, so that deciding
+// on a page of search results costs one query instead of one per patient.
+func (p *Pipeline) prefetchConsents(ctx context.Context, tenant string, resources []*store.Resource, skip string) error {
+	now := time.Now()
+	var missing []string
+	seen := map[string]bool{skip: true}
+	for _, res := range resources {
+		patient := factsOf(res.Body).patient
+		if seen[patient] {
+			continue
+		}
+		seen[patient] = true
+		if _, ok := p.consentCache.get(tenant, patient, now); !ok {
+			missing = append(missing, patient)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+
+	params := map[string][]string{"patient": {strings.Join(missing, ",")}, "status": {"active"}, "_count": {"1000"}}
+	page, err := p.Store.Search(ctx, tenant, "Consent", params)
+	if err != nil {
+		return fmt.Errorf("read consents of %d patients: %w", len(missing), err)
+	}
+	byPatient := make(map[string][]json.RawMessage, len(missing))
+	for _, resource := range page.Resources {
+		patient := factsOf(resource.Body).patient
+		byPatient[patient] = append(byPatient[patient], resource.Body)
+	}
+	// NOTE: a page of 1000 Consents cut short would leave patients without
+	// some of theirs, so a full page is not cached and each patient is
+	// read on its own instead.
+	if page.Next != "" {
+		return nil
+	}
+	for _, patient := range missing {
+		p.consentCache.put(tenant, patient, byPatient[patient], now)
+	}
+	return nil
+}
+
 // consentWritten drops the cached consents of a tenant after a Consent of
 // that tenant was written through this hub.
 func (p *Pipeline) consentWritten(tenant string) { p.consentCache.forget(tenant) }

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,13 +20,6 @@ func buildStorageFS(t *testing.T) string {
 	_, err := plugintest.Build("plugins/storage/fs", dir)
 	require.NoError(t, err)
 	return dir
-}
-
-func runHub(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := Main(context.Background(), args, Streams{In: bytes.NewReader(nil), Out: &out, Err: &errOut})
-	return code, out.String(), errOut.String()
 }
 
 func TestPluginsCommands(t *testing.T) {

@@ -85,6 +85,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newConfigCommand(),
 		newImportCommand(),
 		newPluginsCommand(),
+		newPolicyCommand(),
 	)
 	return root
 }

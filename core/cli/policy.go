@@ -1,0 +1,292 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/healthhub/healthhub/core/policy"
+)
+
+func newPolicyCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Test, evaluate and explain the Rego access policies",
+	}
+	cmd.AddCommand(newPolicyTestCommand(), newPolicyEvalCommand(), newPolicyExplainCommand())
+	return cmd
+}
+
+// policyFlags are the flags the policy commands share.
+type policyFlags struct {
+	configFile string
+	dir        string
+}
+
+func (f *policyFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.configFile, "config", "", `hub configuration file (JSON); its "policy" object is read`)
+	cmd.Flags().StringVar(&f.dir, "dir", "", "policy directory (default: the configured dir, else the embedded policies)")
+}
+
+// config returns the policy configuration from the file, with the
+// directory flag over it.
+func (f *policyFlags) config() (policy.Config, error) {
+	var cfg policy.Config
+	if f.configFile != "" {
+		b, err := os.ReadFile(f.configFile)
+		if err != nil {
+			return cfg, &ExitError{Code: ExitUsage, Err: fmt.Errorf("read config: %w", err)}
+		}
+		if cfg, err = parsePolicyConfig(b); err != nil {
+			return cfg, &ExitError{Code: ExitUsage, Err: fmt.Errorf("read config %s: %w", f.configFile, err)}
+		}
+	}
+	if f.dir != "" {
+		cfg.Dir = f.dir
+	}
+	cfg.Watch = false
+	return cfg, nil
+}
+
+// parsePolicyConfig reads the "policy" object of a hub configuration file.
+// Unknown settings are errors, so that a misspelt key is not ignored.
+func parsePolicyConfig(b []byte) (policy.Config, error) {
+	var file struct {
+		Policy json.RawMessage `json:"policy"`
+	}
+	var cfg policy.Config
+	if err := json.Unmarshal(b, &file); err != nil {
+		return cfg, err
+	}
+	if len(file.Policy) == 0 {
+		return cfg, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(file.Policy))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("policy: %w", err)
+	}
+	return cfg, cfg.Validate()
+}
+
+func newPolicyTestCommand() *cobra.Command {
+	var flags policyFlags
+	var minCoverage float64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "test [DIR]",
+		Short: "Run the Rego tests of the policies with line coverage",
+		Long: `Run the *_test.rego tests of the policy directory (DIR, else the configured
+directory, else the embedded policies) and measure the line coverage of the
+policy files. Fails when a test fails or the coverage is below the
+configured min_coverage (90% by default) or --min-coverage.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				flags.dir = args[0]
+			}
+			cfg, err := flags.config()
+			if err != nil {
+				return err
+			}
+			threshold := cfg.EffectiveMinCoverage()
+			if cmd.Flags().Changed("min-coverage") {
+				threshold = minCoverage
+			}
+			report, err := policy.RunTests(cmd.Context(), cfg.Dir)
+			if err != nil {
+				return &ExitError{Code: ExitFailure, Err: err}
+			}
+			return printTestReport(cmd.OutOrStdout(), report, threshold, asJSON)
+		},
+	}
+	flags.register(cmd)
+	cmd.Flags().Float64Var(&minCoverage, "min-coverage", 0, "minimum line coverage in percent (default: the configured min_coverage, else 90)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func printTestReport(w io.Writer, report *policy.TestReport, threshold float64, asJSON bool) error {
+	passed, failed, skipped := report.Counts()
+	low := report.Coverage < threshold
+	if asJSON {
+		if err := writeJSON(w, report); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range report.Results {
+			if r.Pass || r.Skip {
+				continue
+			}
+			fmt.Fprintf(w, "FAIL %s:%d %s.%s\n", r.File, r.Row, r.Package, r.Name)
+			if r.Error != "" {
+				fmt.Fprintf(w, "     %s\n", r.Error)
+			}
+			if r.Output != "" {
+				fmt.Fprintf(w, "     %s\n", strings.ReplaceAll(strings.TrimSpace(r.Output), "\n", "\n     "))
+			}
+		}
+		for _, f := range report.Files {
+			fmt.Fprintf(w, "coverage %6.2f%% %s", f.Coverage, f.File)
+			if len(f.NotCovered) > 0 {
+				fmt.Fprintf(w, " (rows not covered: %s)", strings.Join(f.NotCovered, ", "))
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "coverage %.2f%% of %s (minimum %.2f%%)\n", report.Coverage, report.Source, threshold)
+		fmt.Fprintf(w, "%d passed, %d failed, %d skipped\n", passed, failed, skipped)
+	}
+	switch {
+	case failed > 0:
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("policy test: %d of %d Rego tests failed", failed, passed+failed)}
+	case low:
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("policy test: line coverage %.2f%% is below the minimum %.2f%%: add tests for the rows listed", report.Coverage, threshold)}
+	}
+	return nil
+}
+
+// decideCommand holds what eval and explain share.
+type decideCommand struct {
+	flags     policyFlags
+	inputFile string
+}
+
+func (d *decideCommand) register(cmd *cobra.Command) {
+	d.flags.register(cmd)
+	cmd.Flags().StringVar(&d.inputFile, "input", "", `input document (JSON, see docs/policy.md); "-" reads standard input`)
+	_ = cmd.MarkFlagRequired("input")
+}
+
+func (d *decideCommand) load(cmd *cobra.Command) (*policy.Engine, []byte, error) {
+	input, err := readInput(cmd.InOrStdin(), d.inputFile)
+	if err != nil {
+		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
+	}
+	cfg, err := d.flags.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	engine, err := policy.New(cmd.Context(), cfg, logger)
+	if err != nil {
+		return nil, nil, &ExitError{Code: ExitFailure, Err: err}
+	}
+	return engine, input, nil
+}
+
+func readInput(stdin io.Reader, path string) ([]byte, error) {
+	if path == "-" {
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("read input from standard input: %w", err)
+		}
+		return b, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read input: %w", err)
+	}
+	return b, nil
+}
+
+func newPolicyEvalCommand() *cobra.Command {
+	var d decideCommand
+	cmd := &cobra.Command{
+		Use:   "eval --input FILE [--dir DIR]",
+		Short: "Print the decision and its obligations for an input",
+		Long: `Evaluate the decision for the input document and print it as JSON. The
+exit status is 0 for a decision, allow or deny, and 1 when the policy could
+not decide (the printed decision then denies with reason policy.error).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			engine, input, err := d.load(cmd)
+			if err != nil {
+				return err
+			}
+			defer engine.Close()
+			decision, decideErr := engine.DecideJSON(cmd.Context(), input)
+			if err := writeJSON(cmd.OutOrStdout(), decision); err != nil {
+				return err
+			}
+			return decisionError(decideErr)
+		},
+	}
+	d.register(cmd)
+	return cmd
+}
+
+func newPolicyExplainCommand() *cobra.Command {
+	var d decideCommand
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "explain --input FILE [--dir DIR]",
+		Short: "Show which policy rules produced the decision for an input",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			engine, input, err := d.load(cmd)
+			if err != nil {
+				return err
+			}
+			defer engine.Close()
+			ex, explainErr := engine.Explain(cmd.Context(), input)
+			w := cmd.OutOrStdout()
+			if asJSON {
+				err = writeJSON(w, ex)
+			} else {
+				err = printExplanation(w, ex)
+			}
+			if err != nil {
+				return err
+			}
+			return decisionError(explainErr)
+		},
+	}
+	d.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the explanation as JSON")
+	return cmd
+}
+
+func printExplanation(w io.Writer, ex policy.Explanation) error {
+	verdict := "deny"
+	if ex.Decision.Allow {
+		verdict = "allow"
+	}
+	fmt.Fprintf(w, "decision %s (%s)\n", verdict, ex.Decision.ID)
+	for _, r := range ex.Decision.Reasons {
+		fmt.Fprintf(w, "  reason %s: %s\n", r.Code, r.Message)
+	}
+	fmt.Fprintln(w, "rules that succeeded:")
+	for _, hit := range ex.Rules {
+		suffix := ""
+		if hit.Default {
+			suffix = " (default)"
+		}
+		fmt.Fprintf(w, "  %s:%d %s%s\n", hit.File, hit.Row, hit.Rule, suffix)
+	}
+	return nil
+}
+
+func decisionError(err error) error {
+	if err == nil {
+		return nil
+	}
+	code := ExitFailure
+	if errors.Is(err, policy.ErrInvalidInput) {
+		code = ExitUsage
+	}
+	return &ExitError{Code: code, Err: err}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

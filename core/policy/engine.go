@@ -1,0 +1,191 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
+)
+
+// Engine evaluates policy decisions. Its methods are safe for concurrent
+// use; decisions run in parallel with reloads.
+type Engine struct {
+	cfg    Config
+	doc    map[string]any
+	logger *slog.Logger
+
+	current  atomic.Pointer[policySet]
+	reloadMu sync.Mutex // serializes Reload
+
+	watcher *watcher
+}
+
+// New loads, compiles and tests the policy set of cfg.Dir (the embedded
+// defaults when empty) and returns an engine that decides with it. With
+// cfg.Watch it also starts watching cfg.Dir; call Close to stop. A set that
+// does not load is a *LoadError.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Engine, error) {
+	doc, err := cfg.DataDocument()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, doc: doc, logger: logger}
+	if err := e.load(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.Watch && cfg.Dir != "" {
+		w, err := startWatcher(ctx, cfg.Dir, e, logger)
+		if err != nil {
+			return nil, err
+		}
+		e.watcher = w
+	}
+	return e, nil
+}
+
+// Close stops the directory watcher, if any. Decisions keep working.
+func (e *Engine) Close() error {
+	if e.watcher != nil {
+		return e.watcher.close()
+	}
+	return nil
+}
+
+// Revision returns the revision of the policy set in force.
+func (e *Engine) Revision() string {
+	return e.current.Load().revision
+}
+
+// Reload reads, compiles and tests the policy set again and puts it in
+// force. On failure the set in force stays, and the error, a *LoadError
+// with the file, row and column of each problem, is logged and returned.
+func (e *Engine) Reload(ctx context.Context) error {
+	return e.load(ctx)
+}
+
+func (e *Engine) load(ctx context.Context) error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+
+	source := sourceName(e.cfg.Dir)
+	set, err := e.buildSet(ctx, source)
+	if err != nil {
+		e.logLoadError(source, err)
+		return err
+	}
+	old := e.current.Swap(set)
+	if old == nil || old.revision != set.revision {
+		e.logger.Info("policy set loaded", "source", source, "revision", set.revision, "modules", len(set.modules))
+	}
+	return nil
+}
+
+func (e *Engine) buildSet(ctx context.Context, source string) (*policySet, error) {
+	files, err := readSource(e.cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	return build(ctx, source, files, e.doc)
+}
+
+func (e *Engine) logLoadError(source string, err error) {
+	attrs := []any{"source", source, "error", err}
+	if current := e.current.Load(); current != nil {
+		attrs = append(attrs, "revision_in_force", current.revision)
+	}
+	var loadErr *LoadError
+	if errors.As(err, &loadErr) {
+		for _, le := range loadErr.Errors {
+			e.logger.Error("policy set rejected", "source", source, "file", le.File, "row", le.Row, "col", le.Col, "code", le.Code, "message", le.Message)
+		}
+		return
+	}
+	e.logger.Error("policy set rejected", attrs...)
+}
+
+// Decide evaluates the decision for in. It always returns a Decision with
+// an ID. When the policy cannot decide (an undefined or malformed result,
+// an evaluation or built-in error, an input that cannot be converted), the
+// Decision denies with a reason and the returned error gives the cause.
+func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
+	set := e.current.Load()
+	value, err := in.ASTValue()
+	if err != nil {
+		d := denyDecision(ReasonError, "the policy input could not be converted")
+		return set.finish(d), fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	return set.decide(ctx, value)
+}
+
+// DecideJSON evaluates the decision for an input given as JSON, with the
+// same fields as Input. Numbers keep their exact text.
+func (e *Engine) DecideJSON(ctx context.Context, input []byte) (Decision, error) {
+	set := e.current.Load()
+	value, err := ast.ValueFromReader(bytes.NewReader(input))
+	if err == nil {
+		if _, ok := value.(ast.Object); !ok {
+			err = fmt.Errorf("the input is a %s, not an object", ast.ValueName(value))
+		}
+	}
+	if err != nil {
+		d := denyDecision(ReasonError, "the policy input is not a JSON object")
+		return set.finish(d), fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	return set.decide(ctx, value)
+}
+
+func (s *policySet) decide(ctx context.Context, input ast.Value, opts ...rego.EvalOption) (Decision, error) {
+	// OPA notices a cancelled context only at intervals, so a decision
+	// asked for after the request ended could still be evaluated.
+	if err := ctx.Err(); err != nil {
+		d := denyDecision(ReasonError, evalErrorMessage(err))
+		return s.finish(d), fmt.Errorf("%w: %w", ErrEvaluation, err)
+	}
+	opts = append(opts, rego.EvalParsedInput(input))
+	rs, err := s.query.Eval(ctx, opts...)
+	if err != nil {
+		d := denyDecision(ReasonError, evalErrorMessage(err))
+		return s.finish(d), fmt.Errorf("%w: %w", ErrEvaluation, err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		d := denyDecision(ReasonUndefined, "the policy produced no decision")
+		return s.finish(d), ErrUndefined
+	}
+	d, err := parseDecision(rs[0].Expressions[0].Value)
+	if err != nil {
+		d := denyDecision(ReasonMalformed, "the policy decision is malformed")
+		return s.finish(d), err
+	}
+	return s.finish(d), nil
+}
+
+func (s *policySet) finish(d Decision) Decision {
+	d.ID = uuid.NewString()
+	d.Revision = s.revision
+	return d
+}
+
+// evalErrorMessage describes an evaluation error for a decision reason:
+// the error code and the policy location, without the message, which may
+// quote values from the input.
+func evalErrorMessage(err error) string {
+	var topErr *topdown.Error
+	if errors.As(err, &topErr) {
+		if topErr.Location != nil {
+			return fmt.Sprintf("policy evaluation failed: %s at %s:%d", topErr.Code, topErr.Location.File, topErr.Location.Row)
+		}
+		return fmt.Sprintf("policy evaluation failed: %s", topErr.Code)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return "policy evaluation was cancelled"
+	}
+	return "policy evaluation failed"
+}

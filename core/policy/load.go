@@ -1,0 +1,191 @@
+package policy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/healthhub/healthhub/policies"
+)
+
+// DecisionQuery is the query every decision evaluates.
+const DecisionQuery = "data.healthhub.authz.decision"
+
+// decisionRef is DecisionQuery as a reference, to look the rule up.
+var decisionRef = ast.MustParseRef(DecisionQuery)
+
+// embeddedSource names the embedded default policies in errors and logs.
+const embeddedSource = "embedded"
+
+// sourceFile is one Rego file of a policy set.
+type sourceFile struct {
+	name string // path shown in errors: the file path, or embedded/NAME
+	text []byte
+}
+
+func (f sourceFile) isTest() bool { return strings.HasSuffix(f.name, "_test.rego") }
+
+// readSource reads the Rego files of dir, or the embedded defaults when dir
+// is empty. Files are sorted by name.
+func readSource(dir string) ([]sourceFile, error) {
+	if dir == "" {
+		return readFS(policies.FS, embeddedSource)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read policies: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("read policies: %s is not a directory: set the policy dir to the directory that holds the .rego files", dir)
+	}
+	return readFS(os.DirFS(dir), dir)
+}
+
+func readFS(fsys fs.FS, prefix string) ([]sourceFile, error) {
+	var files []sourceFile
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".rego") {
+			return nil
+		}
+		text, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		files = append(files, sourceFile{name: filepath.Join(prefix, filepath.FromSlash(path)), text: text})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read policies from %s: %w", prefix, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("read policies from %s: no .rego files found", prefix)
+	}
+	slices.SortFunc(files, func(a, b sourceFile) int { return strings.Compare(a.name, b.name) })
+	return files, nil
+}
+
+// revision returns the SHA-256 over the names and contents of files.
+func revision(files []sourceFile) string {
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%d\x00", f.name, len(f.text))
+		h.Write(f.text)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// parseModules parses every file as Rego v1. It returns all policy modules
+// and, separately, the non-test ones.
+func parseModules(source string, files []sourceFile) (all, policy map[string]*ast.Module, err error) {
+	all = make(map[string]*ast.Module, len(files))
+	policy = make(map[string]*ast.Module, len(files))
+	var errs []LocatedError
+	opts := ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true}
+	for _, f := range files {
+		m, err := ast.ParseModuleWithOpts(f.name, string(f.text), opts)
+		if err != nil {
+			errs = append(errs, locatedErrors(err)...)
+			continue
+		}
+		all[f.name] = m
+		if !f.isTest() {
+			policy[f.name] = m
+		}
+	}
+	if len(errs) > 0 {
+		return nil, nil, newLoadError(source, errs)
+	}
+	return all, policy, nil
+}
+
+// policySet is a compiled, tested and prepared set of policies. It is never
+// changed after build, so decisions may share it.
+type policySet struct {
+	source   string
+	revision string
+	files    []sourceFile
+	modules  map[string]*ast.Module // policy modules, without tests
+	compiler *ast.Compiler
+	query    rego.PreparedEvalQuery
+}
+
+// build compiles files, runs their Rego tests and prepares the decision
+// query over the data document doc.
+func build(ctx context.Context, source string, files []sourceFile, doc map[string]any) (*policySet, error) {
+	all, modules, err := parseModules(source, files)
+	if err != nil {
+		return nil, err
+	}
+
+	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	if compiler.Compile(modules); compiler.Failed() {
+		return nil, newLoadError(source, locatedErrors(compiler.Errors))
+	}
+	if err := checkDecisionRule(source, compiler); err != nil {
+		return nil, err
+	}
+
+	report, err := runTests(ctx, all, false)
+	if err != nil {
+		return nil, newLoadError(source, locatedErrors(err))
+	}
+	if failures := report.failures(); len(failures) > 0 {
+		return nil, newLoadError(source, failures)
+	}
+
+	store := inmem.NewFromObjectWithOpts(map[string]any{"healthhub": map[string]any{"config": doc}}, inmem.OptRoundTripOnWrite(false))
+	query, err := rego.New(
+		rego.Query(DecisionQuery),
+		rego.Compiler(compiler),
+		rego.Store(store),
+		rego.StrictBuiltinErrors(true),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, newLoadError(source, locatedErrors(err))
+	}
+
+	return &policySet{
+		source:   source,
+		revision: revision(files),
+		files:    files,
+		modules:  modules,
+		compiler: compiler,
+		query:    query,
+	}, nil
+}
+
+// checkDecisionRule rejects a set without the decision rule or without its
+// default, so that an undefined decision cannot happen by omission.
+func checkDecisionRule(source string, compiler *ast.Compiler) error {
+	rules := compiler.GetRulesExact(decisionRef)
+	if len(rules) == 0 {
+		return newLoadError(source, []LocatedError{{
+			Code:    "decision_missing",
+			Message: fmt.Sprintf("no rule defines %s: keep package healthhub.authz with a decision rule", DecisionQuery),
+		}})
+	}
+	for _, r := range rules {
+		if r.Default {
+			return nil
+		}
+	}
+	loc := rules[0].Location
+	return newLoadError(source, []LocatedError{{
+		File: loc.File, Row: loc.Row, Col: loc.Col,
+		Code:    "decision_default_missing",
+		Message: "the decision rule has no default: add `default decision := {...}` that denies",
+	}})
+}

@@ -1,0 +1,69 @@
+# Break-glass: emergency access that overrides tenant isolation, consent
+# opt-outs (except for research) and sensitivity labels. The subject asks for
+# it with subject.break_glass {reason, started_at}. It is valid only for the
+# roles in break_glass_roles, with a reason of at least
+# break_glass_min_reason_length characters and break_glass_min_reason_words
+# words, and for break_glass_max_seconds after started_at. Every break-glass
+# decision gets audit level high and a review flag.
+package healthhub.breakglass
+
+import data.healthhub.lib
+import data.healthhub.settings
+
+# active is true for a valid break-glass. The time checks are made again
+# here in positive form, so that a started_at that does not parse (an
+# undefined elapsed_ns when built-in errors are not raised) never
+# activates it.
+active if {
+	input.subject.break_glass
+	count(deny) == 0
+	elapsed_ns >= 0
+	elapsed_ns <= settings.break_glass_max_seconds * 1000000000
+}
+
+reason_text := trim_space(object.get(input.subject.break_glass, "reason", ""))
+
+deny contains {"code": "break_glass.role", "message": "break-glass is not available to the subject's roles"} if {
+	input.subject.break_glass
+	not role_allowed
+}
+
+role_allowed if {
+	some role in input.subject.roles
+	role in settings.break_glass_roles
+}
+
+deny contains {"code": "break_glass.reason", "message": message} if {
+	input.subject.break_glass
+	not reason_long_enough
+	message := sprintf("a break-glass reason needs at least %d characters and %d words", [
+		settings.break_glass_min_reason_length,
+		settings.break_glass_min_reason_words,
+	])
+}
+
+reason_long_enough if {
+	is_string(reason_text)
+	count(reason_text) >= settings.break_glass_min_reason_length
+	count(regex.split(`\s+`, reason_text)) >= settings.break_glass_min_reason_words
+}
+
+deny contains {"code": "break_glass.started_at", "message": "break-glass needs started_at, the RFC 3339 time it began"} if {
+	input.subject.break_glass
+	not elapsed_ns
+}
+
+elapsed_ns := lib.now_ns - time.parse_rfc3339_ns(input.subject.break_glass.started_at)
+
+deny contains {"code": "break_glass.expired", "message": message} if {
+	input.subject.break_glass
+	elapsed_ns > settings.break_glass_max_seconds * 1000000000
+	message := sprintf("break-glass lasts at most %d seconds", [settings.break_glass_max_seconds])
+}
+
+deny contains {"code": "break_glass.future", "message": "break-glass started_at is after the decision time"} if {
+	input.subject.break_glass
+	elapsed_ns < 0
+}
+
+notes contains {"code": "break_glass.active", "message": "break-glass access: audited at level high and flagged for review"} if active

@@ -344,3 +344,81 @@ func TestServeRunsAndStopsPlugins(t *testing.T) {
 func processAlive(pid int) bool {
 	return syscall.Kill(pid, 0) == nil
 }
+
+// post sends a JSON body to the hub.
+func (h *hubProcess) post(t *testing.T, path, credential, body string) (*http.Response, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.baseURL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+credential)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, data
+}
+
+func TestServePolicyDryRun(t *testing.T) {
+	hub := startHub(t)
+	admin := hub.cli(t, "token", "issue", "--subject", "policy-author", "--role", "admin", "--tenant", "north")
+	clinician := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north")
+	input := func(tenant string) string {
+		return `{"subject":{"id":"Practitioner/dr-lee","roles":["clinician"],"tenant":"north","scopes":["user/*.rs"],"purpose_of_use":"TREAT"},
+			"action":"read","resource":{"type":"Observation","id":"o1","tenant":"` + tenant + `","patient":"Patient/p1"},
+			"context":{"request_id":"dry-run"}}`
+	}
+
+	tests := []struct {
+		name   string
+		tenant string
+		allow  bool
+		reason string
+	}{
+		{"same tenant", "north", true, "access.role"},
+		{"other tenant", "south", false, "tenant.mismatch"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := hub.post(t, "/v1/policy/decide", admin, input(tc.tenant))
+			require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+			var result struct {
+				Decision struct {
+					ID      string `json:"decision_id"`
+					Allow   bool   `json:"allow"`
+					Reasons []struct {
+						Code string `json:"code"`
+					} `json:"reasons"`
+				} `json:"decision"`
+			}
+			require.NoError(t, json.Unmarshal(body, &result))
+			assert.Equal(t, tc.allow, result.Decision.Allow)
+			assert.NotEmpty(t, result.Decision.ID)
+			var codes []string
+			for _, reason := range result.Decision.Reasons {
+				codes = append(codes, reason.Code)
+			}
+			assert.Contains(t, codes, tc.reason)
+		})
+	}
+
+	resp, body := hub.post(t, "/v1/policy/decide?explain=true", admin, input("north"))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Contains(t, string(body), "access")
+
+	resp, body = hub.post(t, "/v1/policy/decide", clinician, input("north"))
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "only admins use the dry run")
+	assert.Contains(t, string(body), `needs role \"admin\"`)
+
+	resp, body = hub.post(t, "/v1/policy/decide", admin, `{"subject":`)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, string(body))
+
+	resp, body = hub.post(t, "/v1/policy/reload", admin, "")
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Regexp(t, `"revision":"[0-9a-f]{64}"`, string(body))
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/healthhub/healthhub/core/api"
 	"github.com/healthhub/healthhub/core/auth"
 	"github.com/healthhub/healthhub/core/plugin"
+	"github.com/healthhub/healthhub/core/policy"
 )
 
 // DefaultDataDir is the directory for the database, keys and blobs when
@@ -34,10 +35,12 @@ type Config struct {
 	// Plugins sets the plugin directory, each plugin's configuration and
 	// supervision.
 	Plugins plugin.Config `json:"plugins"`
+	// Policy sets the policy directory and the settings the policies read.
+	Policy policy.Config `json:"policy"`
 
-	// TODO: the store, audit, policy and schema sections take the Config
-	// types of core/store, core/audit, core/policy and core/schema when
-	// those packages are part of the hub.
+	// TODO: the store, audit and schema sections take the Config types of
+	// core/store, core/audit and core/schema when those packages are part
+	// of the hub.
 }
 
 // DataPath returns the data directory, or DefaultDataDir when none is set.

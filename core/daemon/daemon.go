@@ -18,6 +18,7 @@ import (
 	"github.com/healthhub/healthhub/core/config"
 	"github.com/healthhub/healthhub/core/metrics"
 	"github.com/healthhub/healthhub/core/plugin"
+	"github.com/healthhub/healthhub/core/policy"
 	"github.com/healthhub/healthhub/sdk"
 )
 
@@ -28,6 +29,7 @@ type Daemon struct {
 	server  *api.Server
 	metrics *metrics.Metrics
 	plugins *plugin.Host
+	policy  *policy.Engine
 }
 
 // New builds a hub from cfg. signingKey is the hub's Ed25519 token signing
@@ -51,16 +53,22 @@ func New(ctx context.Context, cfg *config.Config, signingKey ed25519.PrivateKey,
 	if err != nil {
 		return nil, err
 	}
+	engine, err := policy.New(ctx, cfg.Policy, logger.With("component", "policy"))
+	if err != nil {
+		return nil, err
+	}
+	server.OnShutdown(func(context.Context) error { return engine.Close() })
+	server.RegisterPolicy(engine)
+
 	host := startPlugins(ctx, cfg, recorder, logger)
 	server.OnShutdown(func(context.Context) error { return host.Close() })
 	server.RegisterPlugins(host)
 	server.AddReadinessCheck("plugins", func(ctx context.Context) error { return pluginsHealthy(ctx, host) })
 
-	// TODO: open core/store and core/audit, load the schemas and policies,
-	// and register the /fhir and /v1 routes of the request pipeline
+	// TODO: open core/store and core/audit, load the schemas, and register the /fhir and /v1 routes of the request pipeline
 	// (_integration/) once those packages are part of the hub: openPipeline
-	// with host, then server.RegisterPipeline.
-	return &Daemon{cfg: cfg, logger: logger, server: server, metrics: recorder, plugins: host}, nil
+	// with host and engine, then server.RegisterPipeline.
+	return &Daemon{cfg: cfg, logger: logger, server: server, metrics: recorder, plugins: host, policy: engine}, nil
 }
 
 // startPlugins launches every plugin of the plugin directory. A plugin that

@@ -16,18 +16,12 @@ import (
 	"github.com/healthhub/healthhub/sdk"
 )
 
-// RoleAdmin is the role that may use the hub's operator routes: policy
-// decide and reload, and audit queries.
-const RoleAdmin = "admin"
-
 // blobTimeout bounds a blob upload or download, which may carry up to
 // limits.max_blob_size.
 const blobTimeout = 30 * time.Minute
 
 func (s *Server) registerV1(p *Pipeline) {
 	v := &v1Routes{server: s, p: p}
-	s.Handle(Route{Method: http.MethodPost, Path: "/v1/policy/decide", Consumes: []string{ContentTypeJSON}, Handler: v.decide})
-	s.Handle(Route{Method: http.MethodPost, Path: "/v1/policy/reload", Handler: v.reload})
 	s.Handle(Route{Method: http.MethodGet, Path: "/v1/audit", Handler: v.auditQuery})
 	blobLimit := s.cfg.Limits.MaxBlobSize.Or(DefaultMaxBlobSize)
 	s.Handle(Route{Method: http.MethodPost, Path: "/v1/blobs", Consumes: []string{"*/*"}, MaxBody: blobLimit, Timeout: blobTimeout, Handler: v.putBlob})
@@ -37,55 +31,6 @@ func (s *Server) registerV1(p *Pipeline) {
 type v1Routes struct {
 	server *Server
 	p      *Pipeline
-}
-
-func requireRole(r *http.Request, role string) error {
-	principal := PrincipalFrom(r.Context())
-	if principal == nil || !principal.HasRole(role) {
-		return hubError(sdk.CodeForbidden, "this route needs role %q", role)
-	}
-	return nil
-}
-
-// decide evaluates a policy input without acting on it, for policy
-// authors: ?explain=true adds the rules that produced the decision.
-func (v *v1Routes) decide(w http.ResponseWriter, r *http.Request) error {
-	if err := requireRole(r, RoleAdmin); err != nil {
-		return err
-	}
-	input, err := io.ReadAll(r.Body)
-	if err != nil {
-		return err
-	}
-	if !json.Valid(input) {
-		return syntaxOutcome(input, json.Unmarshal(input, new(any)))
-	}
-	if r.URL.Query().Get("explain") == "true" {
-		explanation, err := v.p.Policy.Explain(r.Context(), input)
-		if err != nil {
-			return hubError(sdk.CodeInvalid, "explain decision: %v", err)
-		}
-		return writeJSON(w, http.StatusOK, explanation)
-	}
-	decision, err := v.p.Policy.DecideJSON(r.Context(), input)
-	response := map[string]any{"decision": decision}
-	if err != nil {
-		response["error"] = err.Error()
-	}
-	return writeJSON(w, http.StatusOK, response)
-}
-
-// reload reads the policy directory again; a set that fails to compile or
-// whose tests fail is rejected and the old one stays.
-func (v *v1Routes) reload(w http.ResponseWriter, r *http.Request) error {
-	if err := requireRole(r, RoleAdmin); err != nil {
-		return err
-	}
-	if err := v.p.Policy.Reload(r.Context()); err != nil {
-		return hubError(sdk.CodeBusinessRule, "reload policies: %v", err)
-	}
-	v.p.Logger.InfoContext(r.Context(), "policies reloaded", "request_id", RequestID(r.Context()), "revision", v.p.Policy.Revision())
-	return writeJSON(w, http.StatusOK, map[string]string{"revision": v.p.Policy.Revision()})
 }
 
 // auditQuery returns the subject's tenant's audit events as a Bundle of

@@ -20,10 +20,10 @@ import (
 	"github.com/healthhub/healthhub/sdk"
 )
 
-// openPipeline opens the store, the audit trail, the validator and the
-// policy engine on top of the running plugins, and registers their
-// shutdown on server. On error it closes what it opened.
-func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, host *plugin.Host, recorder *metrics.Metrics, logger *slog.Logger) (*api.Pipeline, error) {
+// openPipeline opens the store, the audit trail and the validator on top
+// of the running plugins and policy engine, and registers their shutdown on
+// server. On error it closes what it opened.
+func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, host *plugin.Host, engine *policy.Engine, recorder *metrics.Metrics, logger *slog.Logger) (*api.Pipeline, error) {
 	var closers []func(context.Context) error
 	fail := func(err error) (*api.Pipeline, error) {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -56,11 +56,6 @@ func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, h
 	if err != nil {
 		return fail(err)
 	}
-	engine, err := policy.New(ctx, cfg.Policy, logger.With("component", "policy"))
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, func(context.Context) error { return engine.Close() })
 
 	for _, closer := range closers {
 		server.OnShutdown(closer)

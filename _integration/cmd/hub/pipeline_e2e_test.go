@@ -230,7 +230,14 @@ func TestBadRequestsGetOperationOutcomes(t *testing.T) {
 		{"expired token", http.MethodGet, "/fhir/Patient/" + id, expiredToken(t, hub.dataDir), nil, nil, "", 401, "login"},
 		{"token of another tenant", http.MethodGet, "/fhir/Patient/" + id, south, map[string]string{"X-Tenant": "north"}, nil, "", 403, "forbidden"},
 		{"version conflict", http.MethodPut, "/fhir/Patient/" + id, north, map[string]string{"If-Match": `W/"9"`}, []byte(`{"resourceType":"Patient","id":"` + id + `"}`), "", 412, "conflict"},
-		{"deleted then read", http.MethodGet, "/fhir/Patient/does-not-exist", north, nil, nil, "", 404, "not-found"},
+		{"unknown id", http.MethodGet, "/fhir/Patient/does-not-exist", north, nil, nil, "", 404, "not-found"},
+		{"searchset posted as transaction", http.MethodPost, "/fhir", north, nil, []byte(`{"resourceType":"Bundle","type":"searchset"}`), "", 400, "invalid"},
+		{"transaction with a denied entry", http.MethodPost, "/fhir", north, map[string]string{"X-Tenant": "north"}, []byte(`{"resourceType":"Bundle","type":"transaction","entry":[
+			{"fullUrl":"urn:uuid:8f0b5c3e-4d0e-4a4b-9b1e-2f4b7b0e6a11","resource":{"resourceType":"Patient","active":true},"request":{"method":"POST","url":"Patient"}},
+			{"request":{"method":"DELETE","url":"Patient/` + id + `"}}]}`), "", 403, "forbidden"},
+		{"entry without request", http.MethodPost, "/fhir", north, nil, []byte(`{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Patient"}}]}`), "", 400, "required"},
+		{"bad search parameter", http.MethodGet, "/fhir/Patient?shoe-size=9", north, nil, nil, "", 400, "invalid"},
+		{"bad _count", http.MethodGet, "/fhir/Patient/" + id + "/_history?_count=-1", north, nil, nil, "", 400, "invalid"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

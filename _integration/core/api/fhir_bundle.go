@@ -183,7 +183,13 @@ func (f *fhirRoutes) transaction(w http.ResponseWriter, r *http.Request, req *re
 		f.p.consentWritten(req.tenant)
 	}
 	if err != nil {
-		event := auditEvent(req, "transaction", "Bundle", "", "", decisions[0])
+		// Every entry was allowed, so the transaction's event records the
+		// allow; an empty Bundle has no decision to name.
+		decision := policy.Decision{Allow: true}
+		if len(decisions) > 0 {
+			decision = decisions[0]
+		}
+		event := auditEvent(req, "transaction", "Bundle", "", "", decision)
 		event.Outcome = outcomeCode(err)
 		return joinAudit(f.p.record(ctx, event), err)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/healthhub/healthhub/core/api"
 	"github.com/healthhub/healthhub/core/auth"
@@ -63,7 +64,7 @@ func New(ctx context.Context, cfg *config.Config, signingKey ed25519.PrivateKey,
 	host := startPlugins(ctx, cfg, recorder, logger)
 	server.OnShutdown(func(context.Context) error { return host.Close() })
 	server.RegisterPlugins(host)
-	server.AddReadinessCheck("plugins", func(ctx context.Context) error { return pluginsHealthy(ctx, host) })
+	server.AddReadinessCheck("storage", func(ctx context.Context) error { return storageHealthy(ctx, host) })
 
 	// TODO: open core/store and core/audit, load the schemas, and register the /fhir and /v1 routes of the request pipeline
 	// (_integration/) once those packages are part of the hub: openPipeline
@@ -109,10 +110,16 @@ func pluginConfig(cfg *config.Config) plugin.Config {
 	return out
 }
 
-// pluginsHealthy fails when a loaded plugin fails its health check.
-func pluginsHealthy(ctx context.Context, host *plugin.Host) error {
+// storageHealthy fails when a storage plugin fails its health check. Only
+// storage counts for readiness, because the store keeps attachments there;
+// a provider whose upstream service is down (a model server, an EHR) does
+// not stop the hub from serving, and /v1/plugins reports its health.
+func storageHealthy(ctx context.Context, host *plugin.Host) error {
 	var errs []error
 	for _, status := range host.Statuses() {
+		if !slices.Contains(status.Kinds, sdk.KindStorage) {
+			continue
+		}
 		if err := host.CheckHealth(ctx, status.Name); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %s: %w", status.Name, err))
 		}

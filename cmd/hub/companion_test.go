@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "regenerate the companion bundle in testdata/synthea-r4")
+var update = flag.Bool("update", false, "regenerate the companion bundle in testdata/synthea-companion")
 
 const (
 	syntheaDir    = "../../testdata/synthea-r4"
-	companionFile = "companion-practitioners-organizations-locations.json"
+	companionPath = "../../testdata/synthea-companion/practitioners-organizations-locations.json"
 )
 
 // conditionalTarget is a resource that Synthea bundles reference by a
@@ -31,13 +31,11 @@ type conditionalTarget struct {
 	display      string
 }
 
-// syntheaBundles lists the Synthea transaction bundles, without the
-// companion.
+// syntheaBundles lists the Synthea transaction bundles.
 func syntheaBundles(t *testing.T) []string {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(syntheaDir, "*.json"))
 	require.NoError(t, err)
-	paths = slices.DeleteFunc(paths, func(p string) bool { return filepath.Base(p) == companionFile })
 	require.NotEmpty(t, paths)
 	return paths
 }
@@ -166,7 +164,7 @@ func TestCompanionBundleMatchesSynthea(t *testing.T) {
 	generated, err := json.MarshalIndent(companionBundle(targets), "", "  ")
 	require.NoError(t, err)
 	generated = append(generated, '\n')
-	path := filepath.Join(syntheaDir, companionFile)
+	path := companionPath
 	if *update {
 		require.NoError(t, os.WriteFile(path, generated, 0o644))
 	}

@@ -31,7 +31,7 @@ resources with an id keep it (PUT) and the others get one (POST). A file
 with one resource is posted as a batch of one.
 
 The exit status is 0 when every resource imported and 1 otherwise.`,
-		Example: `  hub import testdata/synthea-r4/companion-practitioners-organizations-locations.json --url http://127.0.0.1:8080 --token "$TOKEN"
+		Example: `  hub import testdata/synthea-companion/practitioners-organizations-locations.json --url http://127.0.0.1:8080 --token "$TOKEN"
   hub import export/Patient.ndjson export/Observation.ndjson --url http://127.0.0.1:8080 --token "$TOKEN"`,
 		Args: cobra.MinimumNArgs(1),
 	}

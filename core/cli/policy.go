@@ -167,7 +167,7 @@ func (d *decideCommand) register(cmd *cobra.Command) {
 func (d *decideCommand) load(cmd *cobra.Command) (*policy.Engine, []byte, error) {
 	input, err := readInput(cmd.InOrStdin(), d.inputFile)
 	if err != nil {
-		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
+		return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("read input: %w", err)}
 	}
 	cfg, err := d.flags.config()
 	if err != nil {
@@ -179,21 +179,6 @@ func (d *decideCommand) load(cmd *cobra.Command) (*policy.Engine, []byte, error)
 		return nil, nil, &ExitError{Code: ExitFailure, Err: err}
 	}
 	return engine, input, nil
-}
-
-func readInput(stdin io.Reader, path string) ([]byte, error) {
-	if path == "-" {
-		b, err := io.ReadAll(stdin)
-		if err != nil {
-			return nil, fmt.Errorf("read input from standard input: %w", err)
-		}
-		return b, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read input: %w", err)
-	}
-	return b, nil
 }
 
 func newPolicyEvalCommand() *cobra.Command {

@@ -86,6 +86,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newImportCommand(),
 		newPluginsCommand(),
 		newPolicyCommand(),
+		newValidateCommand(),
 	)
 	return root
 }

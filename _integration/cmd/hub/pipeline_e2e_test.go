@@ -91,7 +91,7 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 
 	importer := hub.cli(t, "token", "issue", "--subject", "importer", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
 	bundles := []string{
-		"../../testdata/synthea-r4/companion-practitioners-organizations-locations.json",
+		"../../testdata/synthea-companion/practitioners-organizations-locations.json",
 		"../../testdata/synthea-r4/Bob965_Keeling57_3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b.json",
 	}
 	summary := hub.cli(t, append(append([]string{"import"}, bundles...), "--url", hub.baseURL, "--token", importer)...)

@@ -1,7 +1,6 @@
 # Applies the integration edits to the repository root in the current
-# directory, once core/store, core/audit, core/keys and core/schema are on
-# main: moves the files of _integration/ into place without their build
-# tags, adds the store, audit and schema sections to core/config and its
+# directory, once core/store, core/audit and core/keys are on main: moves the files of _integration/ into place without their build
+# tags, adds the store and audit sections to core/config and its
 # reference, and wires the pipeline into core/daemon. Run it with
 # "python3 _integration/integrate.py", then go mod tidy, go vet and the
 # tests.
@@ -36,13 +35,10 @@ s = s.replace('''	// Plugins sets the plugin directory, each plugin's configurat
 	// Audit selects the audit trail's database, by default the store's.
 	// Its data_dir defaults to DataDir.
 	Audit audit.Config `json:"audit"`
-	// Schema sets the schema directory and strict mode.
-	Schema schema.Config `json:"schema"`
 ''')
-s = re.sub(r'\n\t// TODO: the store, audit, policy and schema sections take the Config\n(\t//[^\n]*\n)+', '\n', s)
 s = s.replace('\t"github.com/healthhub/healthhub/core/auth"\n', '\t"github.com/healthhub/healthhub/core/audit"\n\t"github.com/healthhub/healthhub/core/auth"\n', 1)
-s = s.replace('\t"github.com/healthhub/healthhub/core/policy"\n', '\t"github.com/healthhub/healthhub/core/policy"\n\t"github.com/healthhub/healthhub/core/schema"\n\t"github.com/healthhub/healthhub/core/store"\n', 1)
-s = re.sub(r'\n\t// TODO: the store, audit and schema sections take the Config types of\n(\t//[^\n]*\n)+', '\n', s)
+s = s.replace('\t"github.com/healthhub/healthhub/core/schema"\n', '\t"github.com/healthhub/healthhub/core/schema"\n\t"github.com/healthhub/healthhub/core/store"\n', 1)
+s = re.sub(r'\n\t// TODO: the store and audit sections take the Config types of\n(\t//[^\n]*\n)+', '\n', s)
 open(p, 'w').write(s)
 # 3. config schema
 p = 'core/config/config.schema.json'
@@ -67,14 +63,12 @@ doc["properties"]["policy"] = {"type": "object", "additionalProperties": False, 
     "break_glass_roles": {"type": "array", "items": {"type": "string", "minLength": 1}},
     "sensitive_labels": {"type": "array", "items": {"type": "string", "minLength": 1}},
     "max_retention_days": {"type": "integer"}, "allow_missing_scopes": {"type": "boolean"}}}
-doc["properties"]["schema"] = {"type": "object", "additionalProperties": False, "properties": {
-    "dir": {"type": "string", "minLength": 1}, "strict": {"type": "boolean"}, "parallelism": {"type": "integer", "minimum": 0}}}
 # write: keep the existing text and append sections before the closing of properties
 text = open(p).read()
 marker = '\n  },\n  "$defs"'
 assert marker in text
 extra = ''
-for key in ["store", "audit", "schema"]:
+for key in ["store", "audit"]:
     extra += ',\n    ' + json.dumps(key) + ': ' + json.dumps(doc["properties"][key], indent=2, ensure_ascii=False).replace('\n', '\n    ')
 text = text.replace(marker, extra + marker, 1)
 json.loads(text)

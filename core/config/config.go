@@ -9,6 +9,7 @@ import (
 	"github.com/healthhub/healthhub/core/auth"
 	"github.com/healthhub/healthhub/core/plugin"
 	"github.com/healthhub/healthhub/core/policy"
+	"github.com/healthhub/healthhub/core/schema"
 )
 
 // DefaultDataDir is the directory for the database, keys and blobs when
@@ -37,10 +38,12 @@ type Config struct {
 	Plugins plugin.Config `json:"plugins"`
 	// Policy sets the policy directory and the settings the policies read.
 	Policy policy.Config `json:"policy"`
+	// Schema sets the schema directory, strict mode and the parallelism of
+	// Bundle validation.
+	Schema schema.Config `json:"schema"`
 
-	// TODO: the store, audit and schema sections take the Config types of
-	// core/store, core/audit and core/schema when those packages are part
-	// of the hub.
+	// TODO: the store and audit sections take the Config types of
+	// core/store and core/audit when those packages are part of the hub.
 }
 
 // DataPath returns the data directory, or DefaultDataDir when none is set.

@@ -53,16 +53,6 @@ audit = dict(db); audit.update({"group_commit_window_us": {"type": "integer", "m
 pg = {"if": {"properties": {"driver": {"const": "postgres"}}, "required": ["driver"]}, "then": {"required": ["url"]}}
 doc["properties"]["store"] = dict({"type": "object", "additionalProperties": False, "properties": store}, **pg)
 doc["properties"]["audit"] = dict({"type": "object", "additionalProperties": False, "properties": audit}, **pg)
-doc["properties"]["policy"] = {"type": "object", "additionalProperties": False, "properties": {
-    "dir": {"type": "string", "minLength": 1}, "watch": {"type": "boolean"},
-    "min_coverage": {"type": "number", "minimum": 0, "maximum": 100},
-    "allowed_regions": {"type": "array", "items": {"type": "string", "minLength": 1}},
-    "break_glass_max_duration": dur,
-    "break_glass_min_reason_length": {"type": "integer", "minimum": 0},
-    "break_glass_min_reason_words": {"type": "integer", "minimum": 0},
-    "break_glass_roles": {"type": "array", "items": {"type": "string", "minLength": 1}},
-    "sensitive_labels": {"type": "array", "items": {"type": "string", "minLength": 1}},
-    "max_retention_days": {"type": "integer"}, "allow_missing_scopes": {"type": "boolean"}}}
 # write: keep the existing text and append sections before the closing of properties
 text = open(p).read()
 marker = '\n  },\n  "$defs"'

@@ -1,5 +1,6 @@
 # Applies the integration edits to the repository root in the current
-# directory, once core/store, core/audit and core/keys are on main: moves the files of _integration/ into place without their build
+# directory. Run it once core/store, core/audit and core/keys are on main.
+# It moves the files of _integration/ into place without their build
 # tags, adds the store and audit sections to core/config and its
 # reference, and wires the pipeline into core/daemon. Run it with
 # "python3 _integration/integrate.py", then go mod tidy, go vet and the

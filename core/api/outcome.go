@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/healthhub/healthhub/core/fhir"
 	"github.com/healthhub/healthhub/sdk"
 )
 
@@ -17,80 +18,6 @@ const (
 	ContentTypeFHIR = "application/fhir+json"
 	ContentTypeJSON = "application/json"
 )
-
-// Identifiers of the hub's additions to OperationOutcome issues: the code
-// system of the rule that raised an issue, and the extension that names the
-// party at fault (hub, plugin or upstream).
-const (
-	ruleSystem         = "urn:healthhub:rule"
-	sourceExtensionURL = "urn:healthhub:extension:issue-source"
-)
-
-// NOTE: this rendering moves to core/fhir, which owns the FHIR JSON shapes,
-// once that package is part of the hub. The wire format stays the same.
-type operationOutcome struct {
-	ResourceType string         `json:"resourceType"`
-	Issue        []outcomeIssue `json:"issue"`
-}
-
-type outcomeIssue struct {
-	Extension   []extension      `json:"extension,omitempty"`
-	Severity    string           `json:"severity"`
-	Code        string           `json:"code"`
-	Details     *codeableConcept `json:"details,omitempty"`
-	Diagnostics string           `json:"diagnostics,omitempty"`
-	// Location holds the RFC 6901 JSON Pointer of the element. FHIR R4
-	// defines location for XPath and deprecates it, and JSON clients
-	// resolve a pointer directly.
-	Location   []string `json:"location,omitempty"`
-	Expression []string `json:"expression,omitempty"`
-}
-
-type codeableConcept struct {
-	Coding []coding `json:"coding,omitempty"`
-	Text   string   `json:"text,omitempty"`
-}
-
-type coding struct {
-	System string `json:"system,omitempty"`
-	Code   string `json:"code,omitempty"`
-}
-
-type extension struct {
-	URL       string `json:"url"`
-	ValueCode string `json:"valueCode,omitempty"`
-}
-
-// renderOutcome converts an outcome to a FHIR OperationOutcome.
-func renderOutcome(o *sdk.Outcome) operationOutcome {
-	out := operationOutcome{ResourceType: "OperationOutcome", Issue: make([]outcomeIssue, 0, len(o.Issues))}
-	for _, issue := range o.Issues {
-		rendered := outcomeIssue{Severity: string(issue.Severity), Code: string(issue.Code), Diagnostics: issue.Diagnostics}
-		if rendered.Severity == "" {
-			rendered.Severity = string(sdk.SeverityError)
-		}
-		if rendered.Code == "" {
-			rendered.Code = string(sdk.CodeProcessing)
-		}
-		if issue.Source != "" {
-			rendered.Extension = []extension{{URL: sourceExtensionURL, ValueCode: string(issue.Source)}}
-		}
-		if issue.Rule != "" {
-			rendered.Details = &codeableConcept{Coding: []coding{{System: ruleSystem, Code: issue.Rule}}, Text: issue.Rule}
-		}
-		if issue.Path != "" {
-			rendered.Location = []string{issue.Path}
-		}
-		if issue.Expression != "" {
-			rendered.Expression = []string{issue.Expression}
-		}
-		out.Issue = append(out.Issue, rendered)
-	}
-	if len(out.Issue) == 0 {
-		out.Issue = append(out.Issue, outcomeIssue{Severity: string(sdk.SeverityError), Code: string(sdk.CodeException), Diagnostics: "unknown error"})
-	}
-	return out
-}
 
 // StatusFor returns the HTTP status for err. A conflict on a request with
 // If-Match is a failed precondition (412); every other conflict is 409.
@@ -195,7 +122,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 
 // WriteOutcome writes o as an OperationOutcome with status.
 func WriteOutcome(w http.ResponseWriter, status int, o *sdk.Outcome) {
-	body, err := marshalJSON(renderOutcome(o))
+	if o == nil || len(o.Issues) == 0 {
+		o = sdk.Errorf(sdk.CodeException, "unknown error")
+	}
+	body, err := marshalJSON(fhir.NewOperationOutcome(o))
 	if err != nil {
 		body = []byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}`)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthhub/healthhub/core/auth"
+	"github.com/healthhub/healthhub/core/fhir"
 	"github.com/healthhub/healthhub/core/metrics"
 	"github.com/healthhub/healthhub/core/units"
 	"github.com/healthhub/healthhub/sdk"
@@ -88,10 +89,10 @@ func authed(method, target, token string, body io.Reader) *http.Request {
 
 // decodeOutcome checks that a response is an OperationOutcome and returns
 // it.
-func decodeOutcome(t *testing.T, rec *httptest.ResponseRecorder) operationOutcome {
+func decodeOutcome(t *testing.T, rec *httptest.ResponseRecorder) fhir.OperationOutcome {
 	t.Helper()
 	assert.Equal(t, "application/fhir+json; charset=utf-8", rec.Header().Get("Content-Type"))
-	var outcome operationOutcome
+	var outcome fhir.OperationOutcome
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &outcome), "body: %s", rec.Body.String())
 	require.Equal(t, "OperationOutcome", outcome.ResourceType)
 	require.NotEmpty(t, outcome.Issue)

@@ -14,10 +14,10 @@ const (
 	tokenCacheTTL = 5 * time.Minute
 )
 
-// tokenCache remembers the principals of tokens whose signature and claims
-// were verified, keyed by the exact token text, so that a client sending the
-// same token again skips the signature check (about 100 µs for EdDSA on a
-// 2-core machine) until the token expires. Only successes are cached.
+// tokenCache keeps the principals of tokens whose signature and claims were
+// verified, keyed by the exact token text. A client that sends the same
+// token again skips the signature check (about 100 µs for EdDSA on a 2-core
+// machine) until the token expires. Only successes are cached.
 type tokenCache struct {
 	mu      sync.RWMutex
 	entries map[string]cachedPrincipal
@@ -67,7 +67,7 @@ func (c *tokenCache) put(token string, p *Principal, now time.Time) {
 }
 
 // evict drops expired entries and, if the cache is still full, an
-// arbitrary half of the rest; a dropped token is verified again on its
+// arbitrary half of the rest. A dropped token is verified again on its
 // next use.
 func (c *tokenCache) evict(now time.Time) {
 	for token, entry := range c.entries {

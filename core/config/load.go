@@ -27,7 +27,7 @@ type Problem struct {
 	// Key is the key's dotted path, such as "server.listen", or empty for
 	// the document as a whole.
 	Key string
-	// Message is what is wrong with the value and what is accepted.
+	// Message describes the fault in the value and the values accepted.
 	Message string
 	// Env is the environment variable that set the value, or empty when
 	// the value came from the file.

@@ -111,8 +111,8 @@ func pluginConfig(cfg *config.Config) plugin.Config {
 }
 
 // storageHealthy fails when a storage plugin fails its health check. Only
-// storage counts for readiness, because the store keeps attachments there;
-// a provider whose upstream service is down (a model server, an EHR) does
+// storage counts for readiness, because the store keeps attachments there.
+// A provider whose upstream service is down (a model server, an EHR) does
 // not stop the hub from serving, and /v1/plugins reports its health.
 func storageHealthy(ctx context.Context, host *plugin.Host) error {
 	var errs []error

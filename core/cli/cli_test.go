@@ -39,9 +39,12 @@ func TestTokenIssueVerifiesWithDataDirKey(t *testing.T) {
 	assert.Equal(t, []string{"clinician", "auditor"}, principal.Roles)
 	assert.Equal(t, []string{"user/*.rs"}, principal.Scopes)
 
-	code, out, _ = run(t, dir, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--json")
+	assert.NotContains(t, errOut, "no SMART scopes")
+
+	code, out, errOut = run(t, dir, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--json")
 	require.Equal(t, ExitOK, code)
 	assert.Contains(t, out, `"expires_at"`)
+	assert.Contains(t, errOut, "no SMART scopes", "a token without scopes is denied by the default policies")
 }
 
 func TestTokenIssueRejectsBadInput(t *testing.T) {

@@ -63,6 +63,9 @@ same data directory to accept the token.`,
 		if err != nil {
 			return &ExitError{Code: ExitUsage, Err: err}
 		}
+		if len(req.Scopes) == 0 && !cfg.Policy.AllowMissingScopes {
+			fmt.Fprintln(cmd.ErrOrStderr(), "hub: warning: the token carries no SMART scopes, and the policies deny /fhir requests without scopes: add --scope, such as --scope 'user/*.rs'")
+		}
 		if asJSON {
 			return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]string{
 				"token": issued.Token, "id": issued.ID, "expires_at": issued.ExpiresAt.UTC().Format(time.RFC3339),

@@ -84,6 +84,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newAPIKeyCommand(),
 		newConfigCommand(),
 		newImportCommand(),
+		newAuditCommand(),
 		newPluginsCommand(),
 		newPolicyCommand(),
 		newValidateCommand(),

@@ -113,11 +113,11 @@ func (h *Host) Start(ctx context.Context) error {
 // configuration object is Config.Plugins[name], or the manifest's default.
 func (h *Host) Load(ctx context.Context, m Manifest) error {
 	config := configFor(h.cfg.plugins, m)
-	schema, err := compileConfigSchema(m)
+	configSchema, err := compileConfigSchema(m)
 	if err != nil {
 		return err
 	}
-	if err := validateConfig(schema, m.Name, config); err != nil {
+	if err := validateConfig(ctx, configSchema, config); err != nil {
 		return fmt.Errorf("configure plugin %q: %w", m.Name, err)
 	}
 	if err := h.reserve(m.Name); err != nil {

@@ -47,6 +47,7 @@ func Storage(t *testing.T, newStorage func(t *testing.T) sdk.Storage) {
 		{"LargeObject", storageLargeObject},
 		{"ConcurrentCalls", storageConcurrent},
 		{"CancelPut", storageCancelPut},
+		{"CancelGet", storageCancelGet},
 		{"CancelledContext", storageCancelledContext},
 	}
 	for _, tc := range tests {
@@ -377,6 +378,40 @@ func storageCancelPut(t *testing.T, s sdk.Storage, prefix string) {
 
 	_, err = s.Stat(context.Background(), key)
 	assert.ErrorIs(t, err, sdk.ErrNotFound, "a cancelled Put leaves no object")
+}
+
+// storageCancelGet cancels a Get while its content is being read and
+// expects the reader to stop with the cancellation instead of delivering
+// the rest of the object.
+func storageCancelGet(t *testing.T, s sdk.Storage, prefix string) {
+	key := prefix + "read-cancelled"
+	size := 32 << 20
+	putBytes(t, s, key, make([]byte, size), sdk.PutOptions{})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	body, _, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	defer body.Close()
+	_, err = io.ReadFull(body, make([]byte, 1024))
+	require.NoError(t, err, "read the first bytes before cancelling")
+
+	var copied int64
+	err = returnsWithin(t, cancel, 0, func() error {
+		// Read slowly, so that a provider that ignores the cancellation
+		// cannot race to the end of the object first.
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := body.Read(buf)
+			copied += int64(n)
+			if err != nil {
+				return err
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	assert.True(t, isCancellation(err), "reading a Get after cancel returned %v after %d more bytes, want a cancellation error", err, copied)
+	assert.Less(t, copied, int64(size-1024), "the reader delivered the whole object after its context was cancelled")
 }
 
 func storageCancelledContext(t *testing.T, s sdk.Storage, prefix string) {

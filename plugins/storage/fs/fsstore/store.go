@@ -249,7 +249,7 @@ func tooLarge(key string, limit int64) error {
 
 // Get opens the object stored under key. The reader verifies the content's
 // SHA-256 against the trailer and returns an error at the end of the content
-// on a mismatch.
+// on a mismatch. Once ctx is done, reads fail with ctx's error.
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, sdk.ObjectInfo, error) {
 	f, l, t, err := s.open(ctx, key)
 	if err != nil {
@@ -265,7 +265,7 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, sdk.ObjectI
 		}
 		content = newSegmentReader(content, aead, additionalData(key), l.contentLength)
 	}
-	reader := &verifyingReader{r: content, file: f, digest: sha256.New(), want: t.SHA256, key: key, size: t.Size}
+	reader := &verifyingReader{ctx: ctx, r: content, file: f, digest: sha256.New(), want: t.SHA256, key: key, size: t.Size}
 	return reader, t.objectInfo(key), nil
 }
 
@@ -341,6 +341,7 @@ func (s *Store) aeadFor(f *os.File) (cipher.AEAD, error) {
 // verifyingReader reads an object's content and checks its size and SHA-256
 // when the content ends.
 type verifyingReader struct {
+	ctx    context.Context
 	r      io.Reader
 	file   *os.File
 	digest hash.Hash
@@ -351,6 +352,9 @@ type verifyingReader struct {
 }
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
+	if err := v.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := v.r.Read(p)
 	v.digest.Write(p[:n])
 	v.read += int64(n)

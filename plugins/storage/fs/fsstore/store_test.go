@@ -338,6 +338,22 @@ func TestPutCancelled(t *testing.T) {
 	assert.Equal(t, "old", string(data), "a cancelled put keeps the old object")
 }
 
+func TestGetReaderStopsWhenCancelled(t *testing.T) {
+	s := openStore(t, Config{})
+	put(t, s, "k", make([]byte, 1<<20))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	r, _, err := s.Get(ctx, "k")
+	require.NoError(t, err)
+	defer r.Close()
+
+	_, err = r.Read(make([]byte, 1024))
+	require.NoError(t, err)
+	cancel()
+	_, err = io.ReadAll(r)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
 // cancelAfterRead cancels a context the first time it is read, then ends.
 type cancelAfterRead struct{ cancel context.CancelFunc }
 

@@ -1,0 +1,118 @@
+package audit_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"testing"
+	"time"
+
+	"github.com/healthhub/healthhub/core/audit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestVerifyNamesTamperedEvent(t *testing.T) {
+	tests := []struct {
+		name   string
+		sql    string // run with the event ids of seq 1..5 available as args
+		seq    int64  // where the chain must break
+		idSeq  int64  // seq of the event the report must name; 0 for none
+		reason string
+	}{
+		{"changed patient", `UPDATE audit_events SET patient = 'someone-else' WHERE tenant = 'acme' AND seq = 3`, 3, 3, "changed after it was written"},
+		{"changed time", `UPDATE audit_events SET time = time + 1 WHERE tenant = 'acme' AND seq = 2`, 2, 2, "changed after it was written"},
+		{"changed reasons json", `UPDATE audit_events SET reasons = '["other"]' WHERE tenant = 'acme' AND seq = 4`, 4, 4, "changed after it was written"},
+		{"deleted middle event", `DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 3`, 3, 4, "seq 3 is missing"},
+		{"deleted first event", `DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 1`, 1, 2, "seq 1 is missing"},
+		{"deleted last event", `DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 5`, 5, 5, "events were removed"},
+		{"rehashed event", `UPDATE audit_events SET hash = 'ab' || substr(hash, 3) WHERE tenant = 'acme' AND seq = 2`, 2, 2, "changed after it was written"},
+		{"forged checkpoint", `UPDATE audit_checkpoints SET signature = 'AAAA' WHERE tenant = 'acme'`, 1, 1, "signature"},
+		{"removed head", `DELETE FROM audit_heads WHERE tenant = 'acme'`, 5, 5, "no head row"},
+	}
+	forEachBackend(t, func(t *testing.T, db testDB) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				ctx := context.Background()
+				key := newKey(t)
+				l := openLog(t, db.cfg, key)
+				ids := map[int64]string{}
+				for i := range 5 {
+					r, err := l.Append(ctx, event("acme", "p1", i))
+					require.NoError(t, err)
+					ids[r.Seq] = r.EventID
+				}
+				require.NoError(t, l.Checkpoint(ctx))
+				_, err := l.Append(ctx, event("other", "p9", 9))
+				require.NoError(t, err)
+
+				pub := key.Public().(ed25519.PublicKey)
+				report, err := l.Verify(ctx, "", pub)
+				require.NoError(t, err)
+				require.Nil(t, report.Broken, "the chain verifies before tampering")
+
+				_, err = db.raw.ExecContext(ctx, tc.sql)
+				require.NoError(t, err)
+
+				report, err = l.Verify(ctx, "", pub)
+				require.NoError(t, err)
+				require.NotNil(t, report.Broken, "tampering must break the chain")
+				assert.Equal(t, "acme", report.Broken.Tenant)
+				assert.Equal(t, tc.seq, report.Broken.Seq)
+				assert.Equal(t, ids[tc.idSeq], report.Broken.EventID)
+				assert.Contains(t, report.Broken.Reason, tc.reason)
+
+				// Clean the shared database for the next case.
+				for _, table := range []string{"audit_events", "audit_heads", "audit_checkpoints"} {
+					_, err = db.raw.ExecContext(ctx, `DELETE FROM `+table)
+					require.NoError(t, err)
+				}
+			})
+		}
+	})
+}
+
+func TestRewrittenChainCaughtByCheckpoint(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		key := newKey(t)
+		l := openLog(t, db.cfg, key)
+		for i := range 3 {
+			_, err := l.Append(ctx, event("acme", "p1", i))
+			require.NoError(t, err)
+		}
+		require.NoError(t, l.Checkpoint(ctx))
+
+		// An attacker without the key deletes the whole chain and writes
+		// a new, internally consistent one in its place.
+		forger := openLog(t, db.cfg, newKey(t))
+		for _, table := range []string{"audit_events", "audit_heads"} {
+			_, err := db.raw.ExecContext(ctx, `DELETE FROM `+table)
+			require.NoError(t, err)
+		}
+		for i := range 3 {
+			_, err := forger.Append(ctx, event("acme", "p1", 100+i))
+			require.NoError(t, err)
+		}
+
+		report, err := l.Verify(ctx, "acme", key.Public().(ed25519.PublicKey))
+		require.NoError(t, err)
+		require.NotNil(t, report.Broken)
+		assert.Equal(t, int64(1), report.Broken.Seq)
+		assert.Contains(t, report.Broken.Reason, "the chain was rewritten")
+	})
+}
+
+func TestCanonicalFormIsStable(t *testing.T) {
+	r := &audit.Record{
+		Event: event("acme", "p1", 7),
+		Seq:   42, PrevHash: "00ff",
+	}
+	r.ID = "e-1"
+	r.Time = time.UnixMicro(1_700_000_000_123456)
+	r.ModelID = "whisper-1"
+	want := "healthhub-audit-v1\n" +
+		"4:acme,2:42,3:e-1,16:1700000000123456,5:req-7,8:dr-house,4:read,11:Observation,5:obs-7,2:p1," +
+		"5:TREAT,5:dec-7,5:allow,27:23:role clinician may read,,42:38:8:mask_ssn,23:19:/identifier/0/value,,,," +
+		"0:,0:,7:success,9:whisper-1,0:,4:00ff,"
+	assert.Equal(t, want, string(audit.Canonical(r)))
+}

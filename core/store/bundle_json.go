@@ -1,0 +1,119 @@
+package store
+
+import (
+	"encoding/json"
+	"net/url"
+	"time"
+
+	"github.com/healthhub/healthhub/sdk"
+)
+
+type responseBundleJSON struct {
+	ResourceType string              `json:"resourceType"`
+	Type         string              `json:"type"`
+	Entry        []responseEntryJSON `json:"entry"`
+}
+
+type responseEntryJSON struct {
+	FullURL  string          `json:"fullUrl,omitempty"`
+	Resource json.RawMessage `json:"resource,omitempty"`
+	Response responseJSON    `json:"response"`
+}
+
+type responseJSON struct {
+	Status       string       `json:"status"`
+	Location     string       `json:"location,omitempty"`
+	ETag         string       `json:"etag,omitempty"`
+	LastModified string       `json:"lastModified,omitempty"`
+	Outcome      *outcomeJSON `json:"outcome,omitempty"`
+}
+
+type outcomeJSON struct {
+	ResourceType string      `json:"resourceType"`
+	Issue        []issueJSON `json:"issue"`
+}
+
+type issueJSON struct {
+	Severity    sdk.Severity  `json:"severity"`
+	Code        sdk.IssueCode `json:"code"`
+	Diagnostics string        `json:"diagnostics,omitempty"`
+	Expression  []string      `json:"expression,omitempty"`
+}
+
+// MarshalJSON renders the response as a FHIR Bundle of type
+// transaction-response or batch-response. Resources are embedded as
+// stored; failed batch entries carry an OperationOutcome whose issue
+// expressions are the JSON Pointers of the problems.
+func (r *BundleResponse) MarshalJSON() ([]byte, error) {
+	out := responseBundleJSON{ResourceType: "Bundle", Type: r.Type, Entry: make([]responseEntryJSON, 0, len(r.Entries))}
+	for _, e := range r.Entries {
+		entry := responseEntryJSON{Response: responseJSON{Status: e.Status, Location: e.Location, ETag: e.ETag}}
+		if !e.LastUpdated.IsZero() {
+			entry.Response.LastModified = e.LastUpdated.UTC().Format(time.RFC3339Nano)
+		}
+		if e.Resource != nil && !e.Resource.Deleted {
+			entry.FullURL = e.Resource.Type + "/" + e.Resource.ID
+			entry.Resource = e.Resource.Body
+		}
+		if e.Outcome != nil {
+			entry.Response.Outcome = renderOutcome(e.Outcome)
+		}
+		out.Entry = append(out.Entry, entry)
+	}
+	return json.Marshal(out)
+}
+
+func renderOutcome(o *sdk.Outcome) *outcomeJSON {
+	out := &outcomeJSON{ResourceType: "OperationOutcome"}
+	for _, issue := range o.Issues {
+		ij := issueJSON{Severity: issue.Severity, Code: issue.Code, Diagnostics: issue.Diagnostics}
+		switch {
+		case issue.Expression != "":
+			ij.Expression = []string{issue.Expression}
+		case issue.Path != "":
+			ij.Expression = []string{issue.Path}
+		}
+		out.Issue = append(out.Issue, ij)
+	}
+	return out
+}
+
+type searchsetBundleJSON struct {
+	ResourceType string               `json:"resourceType"`
+	Type         string               `json:"type"`
+	Link         []linkJSON           `json:"link,omitempty"`
+	Entry        []searchsetEntryJSON `json:"entry"`
+}
+
+type linkJSON struct {
+	Relation string `json:"relation"`
+	URL      string `json:"url"`
+}
+
+type searchsetEntryJSON struct {
+	FullURL  string          `json:"fullUrl"`
+	Resource json.RawMessage `json:"resource"`
+	Search   struct {
+		Mode string `json:"mode"`
+	} `json:"search"`
+}
+
+// searchsetJSON renders a search page as a FHIR searchset Bundle. Links are
+// relative to the FHIR base, which the store does not know.
+func searchsetJSON(resourceType string, params url.Values, page *SearchPage) ([]byte, error) {
+	out := searchsetBundleJSON{ResourceType: "Bundle", Type: "searchset", Entry: make([]searchsetEntryJSON, 0, len(page.Resources))}
+	for _, res := range page.Resources {
+		e := searchsetEntryJSON{FullURL: res.Type + "/" + res.ID, Resource: res.Body}
+		e.Search.Mode = "match"
+		out.Entry = append(out.Entry, e)
+	}
+	if page.Next != "" {
+		next := url.Values{}
+		for k, vs := range params {
+			next[k] = vs
+		}
+		next.Set("_cursor", page.Next)
+		out.Link = append(out.Link, linkJSON{Relation: "next", URL: resourceType + "?" + next.Encode()})
+	}
+	return json.Marshal(out)
+}

@@ -42,15 +42,11 @@ func documentedOperations(t *testing.T) []string {
 	return operations
 }
 
-// registerPipelineRoutes adds the pipeline's routes to a server for the
-// comparison with the OpenAPI document, in builds that have the pipeline.
-var registerPipelineRoutes func(*Server)
-
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	h := newHarness(t, Config{})
-	if registerPipelineRoutes != nil {
-		registerPipelineRoutes(h.server)
-	}
+	h.server.RegisterPlugins(nil)
+	h.server.RegisterPolicy(nil)
+	h.server.RegisterPipeline(&Pipeline{})
 	var registered []string
 	for _, route := range h.server.Routes() {
 		registered = append(registered, route.Pattern())
@@ -60,10 +56,6 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 	for _, route := range registered {
 		assert.Contains(t, documented, route, "route %s is not in openapi.json", route)
-	}
-	if registerPipelineRoutes == nil {
-		t.Log("the pipeline routes are not in this build; checked only that every route is documented")
-		return
 	}
 	for _, operation := range documented {
 		assert.Contains(t, registered, operation, "openapi.json documents %s, which no route serves", operation)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthhub/healthhub/core/auth"
+	"github.com/healthhub/healthhub/core/keys"
 )
 
 // run executes the hub command line in a test's own data directory.
@@ -29,7 +30,7 @@ func TestTokenIssueVerifiesWithDataDirKey(t *testing.T) {
 	code, out, errOut := run(t, dir, "token", "issue", "--subject", "dr-lee", "--role", "clinician,auditor", "--tenant", "north", "--scope", "user/*.rs", "--ttl", "30m")
 	require.Equal(t, ExitOK, code, errOut)
 
-	key, err := loadSigningKey(filepath.Join(dir, tokenKeyFile))
+	key, err := keys.Load(filepath.Join(dir, tokenKeyFile))
 	require.NoError(t, err)
 	authenticator, err := auth.NewAuthenticator(auth.Config{}, auth.Options{HubKey: key.Public().(ed25519.PublicKey), Logger: discard()})
 	require.NoError(t, err)

@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 
 	"github.com/healthhub/healthhub/core/api"
+	"github.com/healthhub/healthhub/core/audit"
 	"github.com/healthhub/healthhub/core/auth"
 	"github.com/healthhub/healthhub/core/plugin"
 	"github.com/healthhub/healthhub/core/policy"
 	"github.com/healthhub/healthhub/core/schema"
+	"github.com/healthhub/healthhub/core/store"
 )
 
 // DefaultDataDir is the directory for the database, keys and blobs when
@@ -36,14 +38,17 @@ type Config struct {
 	// Plugins sets the plugin directory, each plugin's configuration and
 	// supervision.
 	Plugins plugin.Config `json:"plugins"`
+	// Store selects the resource store's database. Its data_dir defaults
+	// to DataDir.
+	Store store.Config `json:"store"`
+	// Audit selects the audit trail's database, by default the store's.
+	// Its data_dir defaults to DataDir.
+	Audit audit.Config `json:"audit"`
 	// Policy sets the policy directory and the settings the policies read.
 	Policy policy.Config `json:"policy"`
 	// Schema sets the schema directory, strict mode and the parallelism of
 	// Bundle validation.
 	Schema schema.Config `json:"schema"`
-
-	// TODO: the store and audit sections take the Config types of
-	// core/store and core/audit when those packages are part of the hub.
 }
 
 // DataPath returns the data directory, or DefaultDataDir when none is set.

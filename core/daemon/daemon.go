@@ -66,9 +66,12 @@ func New(ctx context.Context, cfg *config.Config, signingKey ed25519.PrivateKey,
 	server.RegisterPlugins(host)
 	server.AddReadinessCheck("storage", func(ctx context.Context) error { return storageHealthy(ctx, host) })
 
-	// TODO: open core/store and core/audit, load the schemas, and register the /fhir and /v1 routes of the request pipeline
-	// (_integration/) once those packages are part of the hub: openPipeline
-	// with host and engine, then server.RegisterPipeline.
+	pipeline, err := openPipeline(ctx, cfg, server, host, engine, recorder, logger)
+	if err != nil {
+		_ = host.Close()
+		return nil, err
+	}
+	server.RegisterPipeline(pipeline)
 	return &Daemon{cfg: cfg, logger: logger, server: server, metrics: recorder, plugins: host, policy: engine}, nil
 }
 

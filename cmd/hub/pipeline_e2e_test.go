@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -254,4 +255,76 @@ func TestBadRequestsGetOperationOutcomes(t *testing.T) {
 	}
 	assert.NotContains(t, hub.logText(), `"status":500`)
 	assert.NotContains(t, hub.logText(), "panic")
+}
+
+// TestResourceLifecycle creates, updates, reads versions of and deletes a
+// resource through a real hub, and reads the CapabilityStatement.
+func TestResourceLifecycle(t *testing.T) {
+	hub := startHub(t, "HUB_PLUGINS_DIR="+builtPlugins(t))
+	admin := hub.cli(t, "token", "issue", "--subject", "registrar", "--role", "admin", "--tenant", "north", "--scope", "user/*.cruds")
+
+	status, body := hub.call(t, http.MethodGet, "/fhir/metadata", "", nil, nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	assert.Contains(t, string(body), `"resourceType":"CapabilityStatement"`)
+	assert.Contains(t, string(body), `"type":"Patient"`)
+	assert.Contains(t, string(body), `"code":"transaction"`)
+
+	status, body = hub.call(t, http.MethodPost, "/fhir/Organization", admin, nil, []byte(`{"resourceType":"Organization","name":"North Clinic"}`))
+	require.Equal(t, http.StatusCreated, status, string(body))
+	var created map[string]any
+	require.NoError(t, json.Unmarshal(body, &created))
+	id := created["id"].(string)
+	path := "/fhir/Organization/" + id
+
+	update := []byte(`{"resourceType":"Organization","id":"` + id + `","name":"North Clinic and Lab"}`)
+	status, body = hub.call(t, http.MethodPut, path, admin, map[string]string{"If-Match": `W/"1"`}, update)
+	require.Equal(t, http.StatusOK, status, string(body))
+	status, _ = hub.call(t, http.MethodPut, path, admin, map[string]string{"If-Match": `W/"1"`}, update)
+	assert.Equal(t, http.StatusPreconditionFailed, status, "version 1 is no longer current")
+
+	status, body = hub.call(t, http.MethodGet, path+"/_history", admin, nil, nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	var history searchset
+	require.NoError(t, json.Unmarshal(body, &history))
+	assert.Equal(t, "history", history.Type)
+	assert.Len(t, history.Entry, 2)
+
+	status, body = hub.call(t, http.MethodGet, path+"/_history/1", admin, nil, nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	assert.Contains(t, string(body), `"name":"North Clinic"`)
+
+	status, _ = hub.call(t, http.MethodDelete, path, admin, nil, nil)
+	assert.Equal(t, http.StatusNoContent, status)
+	status, body = hub.call(t, http.MethodGet, path, admin, nil, nil)
+	assert.Equal(t, http.StatusGone, status, string(body))
+}
+
+// TestBlobsThroughStoragePlugin stores an attachment through the
+// storage-fs plugin and reads it back; another tenant cannot see it.
+func TestBlobsThroughStoragePlugin(t *testing.T) {
+	hub := startHub(t, "HUB_PLUGINS_DIR="+builtPlugins(t))
+	north := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
+	south := hub.cli(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.cruds")
+	attachment, err := os.ReadFile("../../testdata/synthea-r4/Bob965_Keeling57_3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b.json")
+	require.NoError(t, err)
+
+	status, body := hub.call(t, http.MethodPost, "/v1/blobs", north, map[string]string{"Content-Type": "application/octet-stream"}, attachment)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	var blob struct {
+		ID     string `json:"id"`
+		Size   int64  `json:"size"`
+		SHA256 string `json:"sha256"`
+	}
+	require.NoError(t, json.Unmarshal(body, &blob))
+	assert.Equal(t, int64(len(attachment)), blob.Size)
+	assert.Len(t, blob.SHA256, 64)
+
+	status, body = hub.call(t, http.MethodGet, "/v1/blobs/"+blob.ID, north, nil, nil)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, attachment, body, "the attachment comes back byte for byte")
+
+	status, _ = hub.call(t, http.MethodGet, "/v1/blobs/"+blob.ID, south, nil, nil)
+	assert.Equal(t, http.StatusNotFound, status, "blobs are kept per tenant")
+	status, _ = hub.call(t, http.MethodGet, "/v1/blobs/not-a-blob-id", north, nil, nil)
+	assert.Equal(t, http.StatusNotFound, status)
 }

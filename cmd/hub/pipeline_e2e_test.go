@@ -255,6 +255,18 @@ func TestBadRequestsGetOperationOutcomes(t *testing.T) {
 	}
 	assert.NotContains(t, hub.logText(), `"status":500`)
 	assert.NotContains(t, hub.logText(), "panic")
+
+	status, metrics := hub.call(t, http.MethodGet, "/metrics", "", nil, nil)
+	require.Equal(t, http.StatusOK, status)
+	for _, want := range []string{
+		`healthhub_schema_validation_failures_total{resource_type="Patient"}`,
+		`healthhub_policy_decision_duration_seconds_count{result="allow"}`,
+		`healthhub_policy_decision_duration_seconds_count{result="deny"}`,
+		`healthhub_audit_appends_total{result="ok"}`,
+		`healthhub_http_request_duration_seconds_count{code="413",method="POST",route="POST /fhir/{type}"}`,
+	} {
+		assert.Contains(t, string(metrics), want)
+	}
 }
 
 // TestResourceLifecycle creates, updates, reads versions of and deletes a

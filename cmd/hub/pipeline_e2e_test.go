@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -339,4 +340,31 @@ func TestBlobsThroughStoragePlugin(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, status, "blobs are kept per tenant")
 	status, _ = hub.call(t, http.MethodGet, "/v1/blobs/not-a-blob-id", north, nil, nil)
 	assert.Equal(t, http.StatusNotFound, status)
+}
+
+// TestImportNDJSONIntoHub imports an NDJSON export with hub import: the
+// resources keep their ids, and a bad line is reported without stopping
+// the rest.
+func TestImportNDJSONIntoHub(t *testing.T) {
+	hub := startHub(t, "HUB_PLUGINS_DIR="+builtPlugins(t))
+	importer := hub.cli(t, "token", "issue", "--subject", "importer", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
+	export := filepath.Join(t.TempDir(), "Patient.ndjson")
+	lines := `{"resourceType":"Patient","id":"nd-1","name":[{"family":"Adeyemi"}]}
+{"resourceType":"Patient","id":"nd-2","birthDate":"1974-13-01"}
+{"resourceType":"Patient","id":"nd-3","name":[{"family":"Brandt"}]}
+`
+	require.NoError(t, os.WriteFile(export, []byte(lines), 0o600))
+
+	cmd := exec.Command(hubBinary, "import", export, "--url", hub.baseURL, "--token", importer)
+	output, err := cmd.Output()
+	var exitErr *exec.ExitError
+	require.True(t, errorAs(err, &exitErr), "one invalid line makes the import fail: %v", err)
+	assert.Equal(t, 1, exitErr.ExitCode())
+	assert.Contains(t, string(output), "2 created, 0 already present or updated, 1 failed")
+	assert.Contains(t, string(output), "resource 2 of the batch from line 1")
+
+	reader := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.rs")
+	status, body := hub.call(t, http.MethodGet, "/fhir/Patient/nd-3", reader, nil, nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	assert.Contains(t, string(body), "Brandt")
 }

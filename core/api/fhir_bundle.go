@@ -56,19 +56,54 @@ func (f *fhirRoutes) bundle(w http.ResponseWriter, r *http.Request) error {
 	if doc.Type != "transaction" && doc.Type != "batch" {
 		return issueAt(sdk.CodeInvalid, "/type", "Bundle.type", "POST /fhir takes a transaction or batch Bundle, not %q", truncate(doc.Type, 40))
 	}
-	if err := f.validate(ctx, "Bundle", body); err != nil {
-		return err
-	}
-
 	targets, err := entryTargets(doc.Entry)
 	if err != nil {
 		return err
 	}
-	decisions := f.decideEntries(ctx, req, targets)
+
+	// A transaction is valid as a whole or not at all. The entries of a
+	// batch stand alone, so an invalid one gets its 400 in place and the
+	// others still run.
 	if doc.Type == "transaction" {
-		return f.transaction(w, r, req, body, targets, decisions)
+		if err := f.validate(ctx, "Bundle", body); err != nil {
+			return err
+		}
+		return f.transaction(w, r, req, body, targets, f.decideEntries(ctx, req, targets, nil))
 	}
-	return f.batch(w, r, req, doc.Entry, targets, decisions)
+	invalid := f.validateEntries(ctx, doc.Entry)
+	return f.batch(w, r, req, doc.Entry, targets, f.decideEntries(ctx, req, targets, invalid), invalid)
+}
+
+// validateEntries validates the resource of each batch entry on its own
+// and returns the outcome of every invalid entry, by index, with paths
+// inside the Bundle.
+func (f *fhirRoutes) validateEntries(ctx context.Context, entries []json.RawMessage) map[int]*sdk.Outcome {
+	invalid := map[int]*sdk.Outcome{}
+	for i, raw := range entries {
+		var entry bundleEntryJSON
+		if json.Unmarshal(raw, &entry) != nil || entry.Resource == nil {
+			continue
+		}
+		var head struct {
+			ResourceType string `json:"resourceType"`
+		}
+		_ = json.Unmarshal(entry.Resource, &head)
+		err := f.validate(ctx, head.ResourceType, entry.Resource)
+		if err == nil {
+			continue
+		}
+		outcome := sdk.AsOutcome(err)
+		issues := make([]sdk.Issue, len(outcome.Issues))
+		for k, issue := range outcome.Issues {
+			issue.Path = fmt.Sprintf("/entry/%d/resource%s", i, issue.Path)
+			if issue.Expression != "" {
+				issue.Expression = fmt.Sprintf("Bundle.entry[%d].resource.%s", i, strings.TrimPrefix(issue.Expression, head.ResourceType+"."))
+			}
+			issues[k] = issue
+		}
+		invalid[i] = sdk.NewOutcome(issues...)
+	}
+	return invalid
 }
 
 func entryTargets(entries []json.RawMessage) ([]entryTarget, error) {
@@ -120,12 +155,15 @@ func targetOf(entry bundleEntryJSON) (entryTarget, error) {
 	return target, nil
 }
 
-// decideEntries decides on every entry; entries with the same action and
-// resource facts share one decision.
-func (f *fhirRoutes) decideEntries(ctx context.Context, req *request, targets []entryTarget) []policy.Decision {
+// decideEntries decides on every entry that is not invalid; entries with
+// the same action and resource facts share one decision.
+func (f *fhirRoutes) decideEntries(ctx context.Context, req *request, targets []entryTarget, invalid map[int]*sdk.Outcome) []policy.Decision {
 	decisions := make([]policy.Decision, len(targets))
 	cache := map[string]policy.Decision{}
 	for i, target := range targets {
+		if invalid[i] != nil {
+			continue
+		}
 		key := decisionKey(target)
 		if decision, ok := cache[key]; ok {
 			decisions[i] = decision
@@ -194,12 +232,11 @@ func (f *fhirRoutes) transaction(w http.ResponseWriter, r *http.Request, req *re
 	return f.finishBundle(w, r, req, response, targets, decisions, nil)
 }
 
-func (f *fhirRoutes) batch(w http.ResponseWriter, r *http.Request, req *request, entries []json.RawMessage, targets []entryTarget, decisions []policy.Decision) error {
+func (f *fhirRoutes) batch(w http.ResponseWriter, r *http.Request, req *request, entries []json.RawMessage, targets []entryTarget, decisions []policy.Decision, invalid map[int]*sdk.Outcome) error {
 	ctx := r.Context()
-	denied := deniedEntries(decisions)
-	allowed := make([]json.RawMessage, 0, len(entries)-len(denied))
+	allowed := make([]json.RawMessage, 0, len(entries))
 	for i, entry := range entries {
-		if decisions[i].Allow {
+		if decisions[i].Allow && invalid[i] == nil {
 			allowed = append(allowed, entry)
 		}
 	}
@@ -220,17 +257,21 @@ func (f *fhirRoutes) batch(w http.ResponseWriter, r *http.Request, req *request,
 	} else {
 		response = &store.BundleResponse{Type: "batch-response"}
 	}
-	return f.finishBundle(w, r, req, response, targets, decisions, denied)
+	return f.finishBundle(w, r, req, response, targets, decisions, invalid)
 }
 
-// finishBundle merges the denied entries of a batch back in their places,
-// applies each entry's obligations, audits every entry and writes the
-// response Bundle.
-func (f *fhirRoutes) finishBundle(w http.ResponseWriter, r *http.Request, req *request, response *store.BundleResponse, targets []entryTarget, decisions []policy.Decision, denied []int) error {
+// finishBundle merges the invalid and denied entries of a batch back in
+// their places, applies each entry's obligations, audits every entry that
+// reached the policy and writes the response Bundle.
+func (f *fhirRoutes) finishBundle(w http.ResponseWriter, r *http.Request, req *request, response *store.BundleResponse, targets []entryTarget, decisions []policy.Decision, invalid map[int]*sdk.Outcome) error {
 	ctx := r.Context()
 	results := make([]store.EntryResponse, len(targets))
 	next := 0
 	for i := range targets {
+		if invalid[i] != nil {
+			results[i] = store.EntryResponse{Status: "400 Bad Request", Outcome: invalid[i]}
+			continue
+		}
 		if !decisions[i].Allow {
 			results[i] = store.EntryResponse{Status: "403 Forbidden", Outcome: forbidden(decisions[i]).(*sdk.Outcome)}
 			continue
@@ -241,8 +282,12 @@ func (f *fhirRoutes) finishBundle(w http.ResponseWriter, r *http.Request, req *r
 		}
 	}
 
-	events := make([]audit.Event, len(targets))
+	events := make([]audit.Event, 0, len(targets))
 	for i, target := range targets {
+		if invalid[i] != nil {
+			// The entry never reached the policy or the store.
+			continue
+		}
 		event := auditEvent(req, target.action, target.resource.Type, target.resource.ID, target.resource.Patient, decisions[i])
 		result := &results[i]
 		if result.Resource != nil {
@@ -260,14 +305,14 @@ func (f *fhirRoutes) finishBundle(w http.ResponseWriter, r *http.Request, req *r
 		if result.Resource != nil && !result.Resource.Deleted && decisions[i].Allow {
 			body, applied, err := f.p.applyObligations(req, decisions[i], result.Resource.Body)
 			if err != nil {
-				return joinAudit(f.p.recordAll(ctx, events[:i]), err)
+				return joinAudit(f.p.recordAll(ctx, events), err)
 			}
 			copied := *result.Resource
 			copied.Body = body
 			result.Resource = &copied
 			event.Obligations = applied
 		}
-		events[i] = event
+		events = append(events, event)
 	}
 	if err := f.p.recordAll(ctx, events); err != nil {
 		return err

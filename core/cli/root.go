@@ -79,6 +79,11 @@ func NewRootCommand(streams Streams) *cobra.Command {
 
 	root.AddCommand(
 		newVersionCommand(),
+		newServeCommand(),
+		newTokenCommand(),
+		newAPIKeyCommand(),
+		newConfigCommand(),
+		newImportCommand(),
 		newAuditCommand(),
 		newPluginsCommand(),
 		newPolicyCommand(),

@@ -736,7 +736,7 @@ func TestCanaryPatientNeverLeavesTheHub(t *testing.T) {
 
 	records := vendors.proxy.recorded()
 	for _, host := range []string{llmHost, sttHost, kserveHost, ehrHost} {
-		assert.Contains(t, strings.Join(records, "\n"), "Host: "+host, "the proxy saw the traffic to %s", host)
+		assert.Contains(t, strings.Join(records, "\n"), "http://"+host+"/", "the proxy saw the traffic to %s", host)
 	}
 	for _, record := range records {
 		line, _, _ := strings.Cut(record, "\r\n")

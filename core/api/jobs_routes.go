@@ -172,23 +172,27 @@ const (
 	jobFailed    = "failed"
 )
 
-func jobStatus(state string) string {
-	switch state {
+// jobStatus summarizes a job's state. A job that failed an attempt and
+// waits for the next is retrying, whether river keeps it as retryable or,
+// when the next attempt is due within seconds, already as available.
+func jobStatus(job *jobs.Job) string {
+	switch job.State {
 	case jobs.StateRunning:
 		return jobRunning
-	case jobs.StateRetryable:
-		return jobRetrying
 	case jobs.StateCompleted:
 		return jobSucceeded
 	case jobs.StateDiscarded, jobs.StateCancelled:
 		return jobFailed
+	}
+	if job.State == jobs.StateRetryable || job.Attempt > 0 {
+		return jobRetrying
 	}
 	return jobQueued
 }
 
 func viewJob(job *jobs.Job) jobView {
 	v := jobView{
-		ID: strconv.FormatInt(job.ID, 10), Kind: job.Task.Kind, Status: jobStatus(job.State), State: job.State,
+		ID: strconv.FormatInt(job.ID, 10), Kind: job.Task.Kind, Status: jobStatus(job), State: job.State,
 		Attempt: job.Attempt, MaxAttempts: job.MaxAttempts, CreatedAt: job.CreatedAt, ScheduledAt: job.ScheduledAt,
 		FinishedAt: job.FinalizedAt,
 	}

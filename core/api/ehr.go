@@ -344,4 +344,3 @@ func withoutServerFields(body []byte) []byte {
 	}
 	return out
 }
-

@@ -53,8 +53,8 @@ type jobOutput struct {
 	// system, such as "Observation/981".
 	External []string `json:"external,omitempty"`
 	Total    int      `json:"total,omitempty"`
-	Done      int      `json:"done,omitempty"`
-	Failed    int      `json:"failed,omitempty"`
+	Done     int      `json:"done,omitempty"`
+	Failed   int      `json:"failed,omitempty"`
 }
 
 // enqueue queues a provider job for the request's subject.

@@ -192,4 +192,3 @@ func asPluginFault(err error) error {
 	}
 	return &marked
 }
-

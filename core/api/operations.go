@@ -60,4 +60,3 @@ func (p *Pipeline) decodeDocument(ctx context.Context, body []byte, name string,
 	}
 	return nil
 }
-

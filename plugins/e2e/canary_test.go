@@ -261,8 +261,8 @@ func (v *vendorServers) hubConfig(t *testing.T, pluginsDir string) string {
 				"transcription-openai": map[string]any{"endpoint": "http://" + sttHost + "/v1", "api_key": "sk-canary", "model": "whisper-1",
 					"allow_insecure_http": true, "data_use": dataUse},
 				"imaging-kserve": map[string]any{"endpoint": "http://" + kserveHost, "model": "chest-xray", "allow_insecure_http": true,
-					"input":  map[string]any{"name": "image", "encoding": "bytes"},
-					"output": map[string]any{"name": "scores", "labels": []map[string]string{{"system": "http://snomed.info/sct", "code": "17621005", "display": "Normal"}, {"system": "http://snomed.info/sct", "code": "263654008", "display": "Abnormal"}}},
+					"input":    map[string]any{"name": "image", "encoding": "bytes"},
+					"output":   map[string]any{"name": "scores", "labels": []map[string]string{{"system": "http://snomed.info/sct", "code": "17621005", "display": "Normal"}, {"system": "http://snomed.info/sct", "code": "263654008", "display": "Abnormal"}}},
 					"data_use": dataUse},
 				"ehr-fhir": map[string]any{"base_url": "http://" + ehrHost + "/fhir", "allow_insecure_http": true, "data_use": dataUse},
 			},
@@ -758,7 +758,7 @@ type jobState struct {
 		External  []string `json:"external"`
 		Done      int      `json:"done"`
 	} `json:"progress"`
-	Resources []map[string]any `json:"resources"`
+	Resources []map[string]any  `json:"resources"`
 	Errors    []json.RawMessage `json:"errors"`
 }
 

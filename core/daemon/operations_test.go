@@ -1,0 +1,220 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/healthhub/healthhub/core/audit"
+	"github.com/healthhub/healthhub/core/auth"
+	"github.com/healthhub/healthhub/core/config"
+	"github.com/healthhub/healthhub/core/policy"
+	"github.com/healthhub/healthhub/plugins/imaging/dicom/dicomreader"
+	"github.com/healthhub/healthhub/plugins/storage/fs/fsstore"
+	"github.com/healthhub/healthhub/sdk"
+)
+
+// cloudDataUse is the declaration of a vendor without a BAA.
+var cloudDataUse = sdk.DataUse{Egress: true, Hosts: []string{"api.vendor.example"}, Region: "us-east-1", RetentionDays: 0}
+
+// recordingChat is an in-process LLM provider that keeps the requests it
+// receives and echoes the last message.
+type recordingChat struct {
+	mu       sync.Mutex
+	received []sdk.ChatRequest
+}
+
+func (r *recordingChat) Chat(_ context.Context, req sdk.ChatRequest) (*sdk.ChatResponse, error) {
+	r.mu.Lock()
+	r.received = append(r.received, req)
+	r.mu.Unlock()
+	last := req.Messages[len(req.Messages)-1].Content
+	return &sdk.ChatResponse{Message: sdk.ChatMessage{Role: sdk.RoleAssistant, Content: "Noted: " + last}, Model: "echo-1"}, nil
+}
+
+// recordingAnalyzer is an in-process imaging provider that keeps the
+// object and request it receives and returns one finding.
+type recordingAnalyzer struct {
+	mu      sync.Mutex
+	object  []byte
+	request sdk.ImagingRequest
+}
+
+func (r *recordingAnalyzer) Analyze(_ context.Context, req sdk.ImagingRequest) (*sdk.ImagingResult, error) {
+	object, err := io.ReadAll(req.Object)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.object, r.request = object, req
+	r.mu.Unlock()
+	observation := `{"resourceType":"Observation","id":"4a0b6c9e-3d1f-4b8e-9c2a-5e7f1a2b3c4d","status":"preliminary","code":{"text":"finding"},"subject":{"reference":"` + req.Subject + `"},"valueQuantity":{"value":0.7,"unit":"1","system":"http://unitsofmeasure.org","code":"1"}}`
+	report := `{"resourceType":"DiagnosticReport","status":"preliminary","code":{"text":"imaging study"},"subject":{"reference":"` + req.Subject + `"},"result":[{"reference":"urn:uuid:4a0b6c9e-3d1f-4b8e-9c2a-5e7f1a2b3c4d"}]}`
+	return &sdk.ImagingResult{Report: json.RawMessage(report), Observations: []json.RawMessage{json.RawMessage(observation)}, Model: "finder", ModelVersion: "2"}, nil
+}
+
+// inProcessHub is a daemon with in-process providers and a token.
+type inProcessHub struct {
+	daemon *Daemon
+	token  string
+	chat   *recordingChat
+	images *recordingAnalyzer
+}
+
+func newInProcessHub(t *testing.T) *inProcessHub {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := &config.Config{DataDir: dir}
+	cfg.Plugins.Dir = filepath.Join(dir, "no-plugins")
+	cfg.Policy = policy.Config{AllowedRegions: []string{"us-east-1"}}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	d, err := New(context.Background(), cfg, key, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = d.Server().Close(context.Background()) })
+
+	storage, err := fsstore.New(fsstore.Config{Root: filepath.Join(dir, "objects")})
+	require.NoError(t, err)
+	reader, err := dicomreader.New(dicomreader.Config{})
+	require.NoError(t, err)
+	h := &inProcessHub{daemon: d, chat: &recordingChat{}, images: &recordingAnalyzer{}}
+	require.NoError(t, d.Plugins().Register(sdk.Provider{Info: fsstore.Info(), Storage: storage}))
+	require.NoError(t, d.Plugins().Register(sdk.Provider{Info: dicomreader.Info(), ImageAnalyzer: reader}))
+	require.NoError(t, d.Plugins().Register(sdk.Provider{Info: sdk.Info{Name: "cloud-llm", Version: "1.0.0", Kinds: []sdk.Kind{sdk.KindLLM}, DataUse: cloudDataUse}, ChatModel: h.chat}))
+	require.NoError(t, d.Plugins().Register(sdk.Provider{Info: sdk.Info{Name: "cloud-vision", Version: "2.0.0", Kinds: []sdk.Kind{sdk.KindImaging}, DataUse: cloudDataUse}, ImageAnalyzer: h.images}))
+
+	issuer, err := auth.NewIssuer(key, cfg.Auth)
+	require.NoError(t, err)
+	issued, err := issuer.Issue(auth.TokenRequest{Subject: "dr-lee", Roles: []string{"clinician"}, Tenant: "north", Scopes: []string{"user/*.cruds"}})
+	require.NoError(t, err)
+	h.token = issued.Token
+	return h
+}
+
+func (h *inProcessHub) do(t *testing.T, method, target, contentType string, body []byte) (int, []byte) {
+	t.Helper()
+	r := httptest.NewRequest(method, target, bytes.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+h.token)
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	h.daemon.Server().ServeHTTP(rec, r)
+	return rec.Code, rec.Body.Bytes()
+}
+
+// auditEvents returns the tenant's audit events of an action.
+func (h *inProcessHub) providerEvents(t *testing.T, provider string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	page, err := h.daemon.pipeline.Audit.Query(context.Background(), auditFilter("north"))
+	require.NoError(t, err)
+	for _, record := range page.Records {
+		if record.Provider == provider && strings.HasPrefix(record.Action, "provider.") {
+			encoded, err := json.Marshal(record)
+			require.NoError(t, err)
+			var event map[string]any
+			require.NoError(t, json.Unmarshal(encoded, &event))
+			out = append(out, event)
+		}
+	}
+	return out
+}
+
+func TestChatAuditHashesTheBytesTheProviderReceived(t *testing.T) {
+	hub := newInProcessHub(t)
+	status, created := hub.do(t, http.MethodPost, "/fhir/Patient", "application/fhir+json",
+		[]byte(`{"resourceType":"Patient","name":[{"family":"Quillfeather","given":["Zephyrine"]}],"telecom":[{"system":"phone","value":"617-555-0199"}],"birthDate":"1931-11-23"}`))
+	require.Equal(t, http.StatusCreated, status, string(created))
+	var patient struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(created, &patient))
+
+	body := `{"patient":"Patient/` + patient.ID + `","messages":[{"role":"user","content":"Call Zephyrine Quillfeather at 617-555-0199."}]}`
+	status, reply := hub.do(t, http.MethodPost, "/v1/chat", "application/json", []byte(body))
+	require.Equal(t, http.StatusOK, status, string(reply))
+	assert.Contains(t, string(reply), "Noted: Call Zephyrine Quillfeather at 617-555-0199.", "the reply's tokens are mapped back")
+
+	require.Len(t, hub.chat.received, 1)
+	received := hub.chat.received[0]
+	sent, err := json.Marshal(received)
+	require.NoError(t, err)
+	for _, planted := range []string{"Zephyrine", "Quillfeather", "617-555-0199", "1931-11-23"} {
+		assert.NotContains(t, string(sent), planted)
+	}
+
+	events := hub.providerEvents(t, "cloud-llm")
+	require.Len(t, events, 1)
+	sum := sha256.Sum256(sent)
+	assert.Equal(t, hex.EncodeToString(sum[:]), events[0]["payload_sha256"], "the audit holds the hash of exactly what the provider received")
+	assert.Equal(t, "provider.chat", events[0]["action"])
+	assert.Equal(t, "1.0.0", events[0]["provider_version"])
+	assert.Equal(t, "echo-1", events[0]["model_id"])
+	assert.Contains(t, mustMarshal(t, events[0]["obligations"]), "egress.deidentify")
+}
+
+func TestAnalysisDeidentifiesDICOMForExternalProvider(t *testing.T) {
+	hub := newInProcessHub(t)
+	dicom, err := os.ReadFile("../../testdata/dicom/CT_small.dcm")
+	require.NoError(t, err)
+	require.Contains(t, string(dicom), "CompressedSamples^CT1", "the file names its patient")
+
+	status, created := hub.do(t, http.MethodPost, "/v1/imaging/studies?patient=Patient/p-ct1", "application/dicom", dicom)
+	require.Equal(t, http.StatusCreated, status, string(created))
+	var study struct {
+		ImagingStudy struct {
+			ID string `json:"id"`
+		} `json:"imaging_study"`
+		PreviewURL string `json:"preview_url"`
+	}
+	require.NoError(t, json.Unmarshal(created, &study))
+	assert.NotEmpty(t, study.PreviewURL, "imaging-dicom renders a preview")
+
+	body := `{"imaging_study":"ImagingStudy/` + study.ImagingStudy.ID + `","provider":"cloud-vision"}`
+	status, analysed := hub.do(t, http.MethodPost, "/v1/imaging/analyses", "application/json", []byte(body))
+	require.Equal(t, http.StatusCreated, status, string(analysed))
+	assert.Contains(t, string(analysed), `"reference":"Patient/p-ct1"`, "the stored findings name the real patient")
+
+	received := hub.images
+	assert.NotContains(t, string(received.object), "CompressedSamples", "the provider received the de-identified object")
+	assert.Contains(t, string(received.object), "DICM")
+	assert.NotEqual(t, "Patient/p-ct1", received.request.Subject, "the subject is a pseudonym")
+	assert.True(t, strings.HasPrefix(received.request.Subject, "Patient/"))
+
+	events := hub.providerEvents(t, "cloud-vision")
+	require.Len(t, events, 1)
+	metadata, err := json.Marshal(map[string]any{"content_type": received.request.ContentType, "model": received.request.Model, "subject": received.request.Subject, "parameters": received.request.Parameters})
+	require.NoError(t, err)
+	digest := sha256.New()
+	digest.Write(metadata)
+	digest.Write([]byte{'\n'})
+	digest.Write(received.object)
+	assert.Equal(t, hex.EncodeToString(digest.Sum(nil)), events[0]["payload_sha256"], "metadata line, newline, object bytes")
+	assert.Equal(t, "finder 2", events[0]["model_id"])
+}
+
+func auditFilter(tenant string) audit.Filter { return audit.Filter{Tenant: tenant, Limit: 1000} }
+
+func mustMarshal(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(data)
+}

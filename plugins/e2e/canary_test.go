@@ -69,7 +69,7 @@ var (
 
 // providerPlugins builds every plugin the provider routes use into one
 // plugin directory, once for the package.
-func providerPlugins(t *testing.T) string {
+func providerPlugins(t testing.TB) string {
 	t.Helper()
 	providerPluginsOnce.Do(func() {
 		providerPluginsDir = filepath.Join(filepath.Dir(hubBinary), "provider-plugins")
@@ -92,9 +92,11 @@ type recordingProxy struct {
 	routes  map[string]*url.URL
 	records []string
 	failing map[string]int
+	// quiet turns recording off, for benchmarks.
+	quiet bool
 }
 
-func newRecordingProxy(t *testing.T, routes map[string]string) *recordingProxy {
+func newRecordingProxy(t testing.TB, routes map[string]string) *recordingProxy {
 	t.Helper()
 	p := &recordingProxy{routes: map[string]*url.URL{}, failing: map[string]int{}}
 	for host, target := range routes {
@@ -108,14 +110,17 @@ func newRecordingProxy(t *testing.T, routes map[string]string) *recordingProxy {
 }
 
 func (p *recordingProxy) serve(w http.ResponseWriter, r *http.Request) {
-	dump, err := httputil.DumpRequest(r, true)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
 	host := r.URL.Hostname()
 	p.mu.Lock()
-	p.records = append(p.records, string(dump))
+	if !p.quiet {
+		dump, err := httputil.DumpRequest(r, true)
+		if err != nil {
+			p.mu.Unlock()
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		p.records = append(p.records, string(dump))
+	}
 	target := p.routes[host]
 	fail := p.failing[host] > 0
 	if fail {
@@ -223,7 +228,7 @@ type vendorServers struct {
 	proxy  *recordingProxy
 }
 
-func startVendors(t *testing.T) *vendorServers {
+func startVendors(t testing.TB) *vendorServers {
 	t.Helper()
 	v := &vendorServers{
 		openai: openaitest.New("sk-canary", "gpt-canary", "whisper-1"),
@@ -246,7 +251,7 @@ func startVendors(t *testing.T) *vendorServers {
 
 // hubConfig configures every provider plugin to a vendor host without a
 // BAA, in an allowed region, and fast job retries.
-func (v *vendorServers) hubConfig(t *testing.T, pluginsDir string) string {
+func (v *vendorServers) hubConfig(t testing.TB, pluginsDir string) string {
 	t.Helper()
 	dataUse := map[string]any{"region": "us-east-1", "baa": false, "retention_days": 0}
 	cfg := map[string]any{

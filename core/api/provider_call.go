@@ -57,8 +57,8 @@ type providerCall struct {
 	report   obligation.Report
 }
 
-// beginCall asks the policy whether action on res may go to provider. A
-// deny is audited and returned as a 403 outcome.
+// beginCall gets the policy decision on whether action on res may go to
+// provider. A deny is audited and returned as a 403 outcome.
 func (p *Pipeline) beginCall(ctx context.Context, req *request, action string, kind sdk.Kind, provider sdk.Provider, res policy.Resource) (*providerCall, error) {
 	input := &policy.Provider{Kind: kind, Name: provider.Info.Name, Version: provider.Info.Version, DataUse: provider.DataUse()}
 	decision := p.decideFor(ctx, req, action, res, nil, input)

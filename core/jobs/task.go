@@ -16,8 +16,9 @@ import (
 	"github.com/healthhub/healthhub/sdk"
 )
 
-// Task is what a job does and for whom. Params hold references and blob
-// keys, never patient data in clear.
+// Task describes a job: its kind, the tenant and subject it runs for, and
+// its parameters, which hold references and blob keys, never patient data
+// in clear.
 type Task struct {
 	// Kind names the handler, such as "transcription".
 	Kind string `json:"kind"`

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -141,8 +142,29 @@ func (p *recordingProxy) serve(w http.ResponseWriter, r *http.Request) {
 	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(target)
 		pr.Out.Host = target.Host
-	}, FlushInterval: -1}
+	}, FlushInterval: -1, ModifyResponse: func(resp *http.Response) error {
+		return rewriteLinks(resp, target, host)
+	}}
 	proxy.ServeHTTP(w, r)
+}
+
+// rewriteLinks replaces the test server's own URL in a JSON response by
+// the vendor host's, as a server behind a real proxy would write its
+// links (a FHIR search's next link, say). Streams pass untouched.
+func rewriteLinks(resp *http.Response, target *url.URL, host string) error {
+	if !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		return nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	body = bytes.ReplaceAll(body, []byte(target.Scheme+"://"+target.Host), []byte("http://"+host))
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
 }
 
 // failNext makes the next n requests to host fail with 503.
@@ -255,9 +277,10 @@ func (v *vendorServers) hubConfig(t testing.TB, pluginsDir string) string {
 	t.Helper()
 	dataUse := map[string]any{"region": "us-east-1", "baa": false, "retention_days": 0}
 	cfg := map[string]any{
-		"logging": map[string]any{"level": "debug"},
-		"policy":  map[string]any{"allowed_regions": []string{"us-east-1"}},
-		"jobs":    map[string]any{"max_attempts": 3, "retry_backoff": "2s", "poll_interval": "200ms"},
+		"logging":    map[string]any{"level": "debug"},
+		"policy":     map[string]any{"allowed_regions": []string{"us-east-1"}},
+		"jobs":       map[string]any{"max_attempts": 3, "retry_backoff": "2s", "poll_interval": "200ms"},
+		"operations": map[string]any{"ehr_page_size": 5},
 		"plugins": map[string]any{
 			"dir": pluginsDir,
 			"plugins": map[string]any{
@@ -704,7 +727,7 @@ func TestCanaryPatientNeverLeavesTheHub(t *testing.T) {
 		status, resp := hub.call(t, http.MethodPost, "/v1/ehr/ehr-fhir/push", service, map[string]string{"Content-Type": "application/json"}, []byte(body))
 		require.Equal(t, http.StatusAccepted, status, string(resp))
 		job := hub.waitJob(t, service, resp)
-		require.Equal(t, "succeeded", job.Status, "%+v", job)
+		require.Equal(t, "succeeded", job.Status, "errors: %s", job.Errors)
 		assert.Equal(t, 4, job.Progress.Done)
 		require.Len(t, job.Progress.External, 4)
 
@@ -763,8 +786,19 @@ type jobState struct {
 		External  []string `json:"external"`
 		Done      int      `json:"done"`
 	} `json:"progress"`
-	Resources []map[string]any  `json:"resources"`
-	Errors    []json.RawMessage `json:"errors"`
+	Resources []map[string]any `json:"resources"`
+	Errors    jsonList         `json:"errors"`
+}
+
+// jsonList keeps JSON items as they came and prints them as text.
+type jsonList []json.RawMessage
+
+func (l jsonList) String() string {
+	parts := make([]string, len(l))
+	for i, item := range l {
+		parts[i] = string(item)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // waitJob polls the job of a 202 response until it ends.

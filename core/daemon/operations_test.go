@@ -69,12 +69,32 @@ func (r *recordingAnalyzer) Analyze(_ context.Context, req sdk.ImagingRequest) (
 	return &sdk.ImagingResult{Report: json.RawMessage(report), Observations: []json.RawMessage{json.RawMessage(observation)}, Model: "finder", ModelVersion: "2"}, nil
 }
 
+// recordingTranscriber is an in-process transcription provider that keeps
+// the request and audio it receives.
+type recordingTranscriber struct {
+	mu      sync.Mutex
+	audio   []byte
+	request sdk.TranscriptionRequest
+}
+
+func (r *recordingTranscriber) Transcribe(_ context.Context, req sdk.TranscriptionRequest) (*sdk.Transcript, error) {
+	audio, err := io.ReadAll(req.Audio)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.audio, r.request = audio, req
+	r.mu.Unlock()
+	return &sdk.Transcript{Text: "Blood pressure is stable.", Language: "en", Model: "scribe-3"}, nil
+}
+
 // inProcessHub is a daemon with in-process providers and a token.
 type inProcessHub struct {
 	daemon *Daemon
 	token  string
 	chat   *recordingChat
 	images *recordingAnalyzer
+	speech *recordingTranscriber
 }
 
 func newInProcessHub(t *testing.T) *inProcessHub {
@@ -93,10 +113,11 @@ func newInProcessHub(t *testing.T) *inProcessHub {
 	require.NoError(t, err)
 	reader, err := dicomreader.New(dicomreader.Config{})
 	require.NoError(t, err)
-	h := &inProcessHub{daemon: d, chat: &recordingChat{}, images: &recordingAnalyzer{}}
+	h := &inProcessHub{daemon: d, chat: &recordingChat{}, images: &recordingAnalyzer{}, speech: &recordingTranscriber{}}
 	require.NoError(t, d.Plugins().Register(sdk.Provider{Info: fsstore.Info(), Storage: storage}))
 	require.NoError(t, d.Plugins().Register(sdk.Provider{Info: dicomreader.Info(), ImageAnalyzer: reader}))
 	require.NoError(t, d.Plugins().Register(sdk.Provider{Info: sdk.Info{Name: "cloud-llm", Version: "1.0.0", Kinds: []sdk.Kind{sdk.KindLLM}, DataUse: cloudDataUse}, ChatModel: h.chat}))
+	require.NoError(t, d.Plugins().Register(sdk.Provider{Info: sdk.Info{Name: "cloud-scribe", Version: "3.1.0", Kinds: []sdk.Kind{sdk.KindTranscription}, DataUse: cloudDataUse}, Transcriber: h.speech}))
 	require.NoError(t, d.Plugins().Register(sdk.Provider{Info: sdk.Info{Name: "cloud-vision", Version: "2.0.0", Kinds: []sdk.Kind{sdk.KindImaging}, DataUse: cloudDataUse}, ImageAnalyzer: h.images}))
 
 	issuer, err := auth.NewIssuer(key, cfg.Auth)
@@ -208,6 +229,65 @@ func TestAnalysisDeidentifiesDICOMForExternalProvider(t *testing.T) {
 	digest.Write(received.object)
 	assert.Equal(t, hex.EncodeToString(digest.Sum(nil)), events[0]["payload_sha256"], "metadata line, newline, object bytes")
 	assert.Equal(t, "finder 2", events[0]["model_id"])
+}
+
+func TestTranscriptionOfStoredBlob(t *testing.T) {
+	hub := newInProcessHub(t)
+	status, created := hub.do(t, http.MethodPost, "/fhir/Patient", "application/fhir+json",
+		[]byte(`{"resourceType":"Patient","name":[{"family":"Quillfeather","given":["Zephyrine"]}]}`))
+	require.Equal(t, http.StatusCreated, status, string(created))
+	var patient struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(created, &patient))
+
+	wav := []byte("RIFF\x2c\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80\x3e\x00\x00\x00\x7d\x00\x00\x02\x00\x10\x00data\x08\x00\x00\x00\x01\x00\x02\x00\x03\x00\x04\x00")
+	status, stored := hub.do(t, http.MethodPost, "/v1/blobs", "audio/wav", wav)
+	require.Equal(t, http.StatusCreated, status, string(stored))
+	var blob struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(stored, &blob))
+
+	tests := []struct {
+		name   string
+		body   string
+		status int
+	}{
+		{"missing blob", `{"patient":"Patient/` + patient.ID + `"}`, http.StatusBadRequest},
+		{"unknown blob", `{"blob":"00000000000000000000000000000000"}`, http.StatusNotFound},
+		{"unknown field", `{"blob":"` + blob.ID + `","speaker":"x"}`, http.StatusBadRequest},
+		{"unknown provider", `{"blob":"` + blob.ID + `","provider":"nobody"}`, http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := hub.do(t, http.MethodPost, "/v1/transcriptions", "application/json", []byte(tc.body))
+			assert.Equal(t, tc.status, status, string(body))
+			assert.Contains(t, string(body), "OperationOutcome")
+		})
+	}
+
+	body := `{"blob":"` + blob.ID + `","patient":"Patient/` + patient.ID + `","language":"en","prompt":"Dictation for Zephyrine Quillfeather"}`
+	status, result := hub.do(t, http.MethodPost, "/v1/transcriptions", "application/json", []byte(body))
+	require.Equal(t, http.StatusCreated, status, string(result))
+	assert.Contains(t, string(result), `"text":"Blood pressure is stable."`)
+	assert.Contains(t, string(result), `"reference":"Patient/`+patient.ID+`"`)
+
+	received := hub.speech
+	assert.Equal(t, wav, received.audio, "a WAV file without metadata chunks passes unchanged")
+	assert.NotContains(t, received.request.Prompt, "Zephyrine")
+	assert.Contains(t, received.request.Prompt, "Dictation for")
+	events := hub.providerEvents(t, "cloud-scribe")
+	require.Len(t, events, 1)
+	metadata, err := json.Marshal(map[string]string{"content_type": received.request.ContentType, "language": received.request.Language, "model": received.request.Model, "prompt": received.request.Prompt})
+	require.NoError(t, err)
+	digest := sha256.New()
+	digest.Write(metadata)
+	digest.Write([]byte{'\n'})
+	digest.Write(received.audio)
+	assert.Equal(t, hex.EncodeToString(digest.Sum(nil)), events[0]["payload_sha256"])
+	assert.Equal(t, "scribe-3", events[0]["model_id"])
+	assert.Equal(t, "provider.transcribe", events[0]["action"])
 }
 
 func auditFilter(tenant string) audit.Filter { return audit.Filter{Tenant: tenant, Limit: 1000} }

@@ -28,10 +28,11 @@ const maxWAVChunk = 16 << 20
 // known when it was written.
 const streamingSize = 0xFFFFFFFF
 
-// wavHeader is what the chunks before a WAV file's audio data hold.
+// wavHeader is the content of the chunks before a WAV file's audio data.
 type wavHeader struct {
-	// kept are the fmt and fact chunks, with their headers, in order.
-	kept []byte
+	// formatChunks are the fmt and fact chunks, with their headers, in
+	// order.
+	formatChunks []byte
 	// dropped counts the metadata chunks left out, such as LIST/INFO
 	// with a title, artist or comment.
 	dropped  int
@@ -75,7 +76,7 @@ func readWAVHeader(r io.Reader) (*wavHeader, error) {
 		if id == "fmt " && size >= 16 {
 			h.byteRate = binary.LittleEndian.Uint32(body[8:12])
 		}
-		h.kept = append(append(h.kept, chunk[:]...), body...)
+		h.formatChunks = append(append(h.formatChunks, chunk[:]...), body...)
 	}
 }
 
@@ -97,12 +98,12 @@ func stripWAVMetadata(r io.Reader) (io.Reader, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	if !bytes.Contains(h.kept, []byte("fmt ")) {
+	if !bytes.Contains(h.formatChunks, []byte("fmt ")) {
 		return nil, 0, sdk.Invalidf("", "read WAV audio: no fmt chunk before the data")
 	}
 	riffSize := uint32(streamingSize)
 	if h.dataSize != streamingSize {
-		total := uint64(4+len(h.kept)+8) + uint64(h.dataSize) + uint64(h.dataSize&1)
+		total := uint64(4+len(h.formatChunks)+8) + uint64(h.dataSize) + uint64(h.dataSize&1)
 		if total >= streamingSize {
 			return nil, 0, errors.New("read WAV audio: the file is larger than RIFF allows")
 		}
@@ -112,7 +113,7 @@ func stripWAVMetadata(r io.Reader) (io.Reader, int, error) {
 	head.WriteString("RIFF")
 	_ = binary.Write(&head, binary.LittleEndian, riffSize)
 	head.WriteString("WAVE")
-	head.Write(h.kept)
+	head.Write(h.formatChunks)
 	head.WriteString("data")
 	_ = binary.Write(&head, binary.LittleEndian, h.dataSize)
 

@@ -72,7 +72,7 @@ func (s *sseWriter) send(name string, v any) error {
 
 // streamChat streams the reply as server-sent events. The audit event of
 // the call is written before the first piece reaches the client, so that
-// no reply leaves without its record; a failure after that is recorded in
+// no reply leaves without its record. A failure after that is recorded in
 // a second event and ends the stream with an error event.
 func (o *operationRoutes) streamChat(w http.ResponseWriter, r *http.Request, call *providerCall, chatReq sdk.ChatRequest, payloadHash string) error {
 	ctx := r.Context()
@@ -156,7 +156,7 @@ var tokenRun = regexp.MustCompile(`[0-9a-f-]+$`)
 const tokenLength = 36
 
 // streamRestorer maps pseudonym tokens in a streamed reply back to the
-// real values, also when a token is split across pieces: it holds back a
+// real values, also when a token is split across pieces. It holds back a
 // piece's tail that may be the start of a token until the next piece
 // shows whether it is one.
 type streamRestorer struct {

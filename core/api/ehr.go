@@ -290,9 +290,9 @@ func (p *Pipeline) ehrPushJob(ctx context.Context, req *request, raw json.RawMes
 }
 
 // pushFailure joins the failures of a push into one outcome. A push with
-// any failure that a retry may fix is retried as a whole; resources
-// created before are created again, because FHIR create is not
-// idempotent.
+// any failure that a retry may fix is retried as a whole. The resources
+// the failed attempt created are then created again, because FHIR create
+// is not idempotent.
 func pushFailure(failures []error, total int) error {
 	outcome := &sdk.Outcome{}
 	for _, err := range failures {

@@ -159,10 +159,11 @@ func (p *Pipeline) storeStudy(ctx context.Context, call *providerCall, object im
 	return result, nil
 }
 
-// analyze serves POST /v1/imaging/analyses: an image (a stored blob, the
-// DICOM object of a stored ImagingStudy, or the part "file" of a multipart
-// upload) goes to an imaging provider under the egress decision, and its
-// DiagnosticReport and Observations are validated, stored and returned.
+// analyze serves POST /v1/imaging/analyses. The image is a stored blob,
+// the DICOM object of a stored ImagingStudy, or the part "file" of a
+// multipart upload. It goes to an imaging provider under the egress
+// decision, and the provider's DiagnosticReport and Observations are
+// validated, stored and returned.
 func (o *operationRoutes) analyze(w http.ResponseWriter, r *http.Request) error {
 	req, err := o.p.newRequest(r)
 	if err != nil {
@@ -285,11 +286,11 @@ func studySource(body []byte) (string, string) {
 }
 
 // sendImage cleans the object under the decision and passes it to send.
-// When the decision de-identifies, a DICOM object is de-identified by a
-// provider with the deidentify capability that keeps data on this machine,
-// a PNG or JPEG image is decoded and encoded again without its metadata,
-// and the subject is a pseudonym. Other objects do not leave. It returns
-// the hash of what send received.
+// When the decision de-identifies, the subject is a pseudonym. A DICOM
+// object is then de-identified by a provider with the deidentify
+// capability that keeps data on this machine, and a PNG or JPEG image is
+// decoded and encoded again without its metadata. Other objects do not
+// leave. It returns the hash of what send received.
 func (p *Pipeline) sendImage(ctx context.Context, call *providerCall, object imagingObject, model string, params map[string]string, send func(context.Context, sdk.ImagingRequest) (string, error)) (string, error) {
 	storage, _, err := p.storage()
 	if err != nil {
@@ -409,38 +410,15 @@ func findingResource(call *providerCall, patient string, raw json.RawMessage, re
 // whose fullUrl is urn:uuid:<id>, so that references between them by
 // urn:uuid resolve. Each is decided and audited as a create.
 func (p *Pipeline) storeTransaction(ctx context.Context, req *request, bodies [][]byte) ([]json.RawMessage, error) {
-	type entry struct {
-		FullURL  string            `json:"fullUrl,omitempty"`
-		Resource json.RawMessage   `json:"resource"`
-		Request  map[string]string `json:"request"`
-	}
-	entries := make([]entry, len(bodies))
-	events := make([]audit.Event, len(bodies))
-	for i, body := range bodies {
-		var doc struct {
-			ResourceType string `json:"resourceType"`
-			ID           string `json:"id"`
-		}
-		_ = json.Unmarshal(body, &doc)
-		if err := p.Validator.Validate(ctx, doc.ResourceType, body); err != nil {
-			return nil, fmt.Errorf("store the %s made from the provider's result: %w", doc.ResourceType, asPluginFault(err))
-		}
-		facts := factsOf(body)
-		decision := p.decide(ctx, req, "create", policy.Resource{Type: doc.ResourceType, Patient: facts.patient, SecurityLabels: facts.labels}, nil)
-		events[i] = auditEvent(req, "create", doc.ResourceType, "", facts.patient, decision)
-		if !decision.Allow {
-			events[i].Outcome = string(sdk.CodeForbidden)
-			return nil, joinAudit(p.record(ctx, events[i]), forbidden(decision))
-		}
-		entries[i] = entry{Resource: body, Request: map[string]string{"method": "POST", "url": doc.ResourceType}}
-		if doc.ID != "" {
-			entries[i].FullURL = "urn:uuid:" + doc.ID
-		}
+	entries, events, err := p.transactionEntries(ctx, req, bodies)
+	if err != nil {
+		return nil, err
 	}
 	bundle, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
 	if err != nil {
 		return nil, err
 	}
+
 	response, err := p.Store.ProcessBundle(ctx, req.tenant, bundle)
 	if err != nil {
 		for i := range events {
@@ -459,6 +437,44 @@ func (p *Pipeline) storeTransaction(ctx context.Context, req *request, bodies []
 		return nil, err
 	}
 	return out, nil
+}
+
+// transactionEntry is one POST entry of a transaction Bundle.
+type transactionEntry struct {
+	FullURL  string            `json:"fullUrl,omitempty"`
+	Resource json.RawMessage   `json:"resource"`
+	Request  map[string]string `json:"request"`
+}
+
+// transactionEntries validates and decides each resource and returns its
+// entry with the audit event to record once the transaction ran. A
+// denied resource fails the whole transaction.
+func (p *Pipeline) transactionEntries(ctx context.Context, req *request, bodies [][]byte) ([]transactionEntry, []audit.Event, error) {
+	entries := make([]transactionEntry, len(bodies))
+	events := make([]audit.Event, len(bodies))
+	for i, body := range bodies {
+		var doc struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+		}
+		_ = json.Unmarshal(body, &doc)
+		if err := p.Validator.Validate(ctx, doc.ResourceType, body); err != nil {
+			return nil, nil, fmt.Errorf("store the %s made from the provider's result: %w", doc.ResourceType, asPluginFault(err))
+		}
+
+		facts := factsOf(body)
+		decision := p.decide(ctx, req, "create", policy.Resource{Type: doc.ResourceType, Patient: facts.patient, SecurityLabels: facts.labels}, nil)
+		events[i] = auditEvent(req, "create", doc.ResourceType, "", facts.patient, decision)
+		if !decision.Allow {
+			events[i].Outcome = string(sdk.CodeForbidden)
+			return nil, nil, joinAudit(p.record(ctx, events[i]), forbidden(decision))
+		}
+		entries[i] = transactionEntry{Resource: body, Request: map[string]string{"method": "POST", "url": doc.ResourceType}}
+		if doc.ID != "" {
+			entries[i].FullURL = "urn:uuid:" + doc.ID
+		}
+	}
+	return entries, events, nil
 }
 
 // patientReference matches a reference to a Patient by id.

@@ -45,8 +45,8 @@ type jobParams struct {
 	Request   json.RawMessage `json:"request"`
 }
 
-// jobOutput is what a finished provider job keeps: references to what it
-// stored, never the data itself, and counts for progress.
+// jobOutput is the output a provider job keeps: references to the
+// resources it stored, never the data itself, and counts for progress.
 type jobOutput struct {
 	Resources []string `json:"resources,omitempty"`
 	// External lists the references an EHR push created in the external
@@ -286,8 +286,8 @@ func (p *Pipeline) readStored(ctx context.Context, req *request, references []st
 	return out, nil
 }
 
-// listJobs serves GET /v1/jobs: the tenant's jobs, newest first; an admin
-// sees every subject's, others their own.
+// listJobs serves GET /v1/jobs: the tenant's jobs, newest first. An admin
+// gets every subject's jobs, other subjects their own.
 func (o *operationRoutes) listJobs(w http.ResponseWriter, r *http.Request) error {
 	req, err := o.p.newRequest(r)
 	if err != nil {
@@ -296,6 +296,7 @@ func (o *operationRoutes) listJobs(w http.ResponseWriter, r *http.Request) error
 	if o.p.Jobs == nil {
 		return writeJSON(w, http.StatusOK, map[string]any{"jobs": []jobView{}})
 	}
+
 	query := r.URL.Query()
 	filter := jobs.Filter{Tenant: req.tenant, Kind: query.Get("kind"), Cursor: query.Get("_cursor")}
 	if state := query.Get("state"); state != "" {
@@ -308,6 +309,7 @@ func (o *operationRoutes) listJobs(w http.ResponseWriter, r *http.Request) error
 		}
 		filter.Limit = n
 	}
+
 	page, err := o.p.Jobs.List(r.Context(), filter)
 	if err != nil {
 		return err
@@ -340,7 +342,8 @@ func (o *operationRoutes) retryJob(w http.ResponseWriter, r *http.Request) error
 	return writeJSON(w, http.StatusAccepted, viewJob(job))
 }
 
-// accepted answers a request that runs as a job: 202 with the job's URL.
+// accepted responds to a request that runs as a job: 202 with the job's
+// URL.
 func (o *operationRoutes) accepted(w http.ResponseWriter, r *http.Request, job *jobs.Job) error {
 	location := o.server.baseURL(r) + "/v1/jobs/" + strconv.FormatInt(job.ID, 10)
 	w.Header().Set("Location", location)

@@ -82,11 +82,12 @@ func post(b *testing.B, client *http.Client, target string, header http.Header, 
 	}
 }
 
-// BenchmarkProviderCall measures one chat call three ways in the same run:
-// straight to the vendor server through the same proxy, through the
-// llm-openai plugin process without the hub's pipeline, and through the
-// hub's POST /v1/chat (authentication, schema, policy decision with the
-// plugin's data use, de-identification, plugin hop, audit append).
+// BenchmarkProviderCall measures one chat call three ways in the same run.
+// "direct" goes straight to the vendor server through the same proxy, and
+// "plugin" through the llm-openai plugin process without the hub's
+// pipeline. "hub" is POST /v1/chat: authentication, schema, the policy
+// decision with the plugin's data use, de-identification, the plugin hop
+// and the audit append.
 func BenchmarkProviderCall(b *testing.B) {
 	hub := startBenchHub(b)
 	proxyURL, err := url.Parse(hub.vendors.proxy.URL)

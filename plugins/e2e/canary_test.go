@@ -86,7 +86,7 @@ func providerPlugins(t testing.TB) string {
 
 // recordingProxy is an HTTP forward proxy on loopback that records every
 // request it receives, headers and body, and forwards it to the test
-// server of its host. A host may be told to fail its next requests.
+// server of its host. failNext makes a host's next requests fail.
 type recordingProxy struct {
 	*httptest.Server
 	mu      sync.Mutex

@@ -72,8 +72,9 @@ func TestTranscriptionJobSurvivesHubCrash(t *testing.T) {
 	first := startConfiguredHub(t, dataDir, config, vendors.proxy.URL)
 	token := first.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds", "--ttl", "1h")
 
-	// The vendor's first answer is a 503, which the plugin does not retry
-	// because the upload is a POST: the job waits for its next attempt.
+	// The vendor's first response is a 503, which the plugin does not
+	// retry because the upload is a POST, so the job waits for its next
+	// attempt.
 	vendors.proxy.failNext(sttHost, 1)
 	path := jobPath(t, queueTranscription(t, first, token))
 	job := first.waitStatus(t, token, path, "retrying")

@@ -14,9 +14,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -297,4 +299,118 @@ func mustMarshal(t *testing.T, v any) string {
 	data, err := json.Marshal(v)
 	require.NoError(t, err)
 	return string(data)
+}
+
+// failingStreamer streams one piece and then fails, as a vendor that
+// drops the connection mid-reply.
+type failingStreamer struct{ recordingChat }
+
+func (f *failingStreamer) ChatStream(_ context.Context, req sdk.ChatRequest, emit func(sdk.ChatDelta) error) (*sdk.ChatResponse, error) {
+	if err := emit(sdk.ChatDelta{Content: "Hello"}); err != nil {
+		return nil, err
+	}
+	return nil, sdk.Upstreamf(sdk.CodeTransient, "chat: the vendor closed the stream")
+}
+
+// createPatient stores the canary patient and returns its reference.
+func (h *inProcessHub) createPatient(t *testing.T) string {
+	t.Helper()
+	status, created := h.do(t, http.MethodPost, "/fhir/Patient", "application/fhir+json",
+		[]byte(`{"resourceType":"Patient","name":[{"family":"Quillfeather","given":["Zephyrine"]}]}`))
+	require.Equal(t, http.StatusCreated, status, string(created))
+	var patient struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(created, &patient))
+	return "Patient/" + patient.ID
+}
+
+func TestProviderOutsideAllowedRegionIsDenied(t *testing.T) {
+	hub := newInProcessHub(t)
+	abroad := &recordingChat{}
+	dataUse := cloudDataUse
+	dataUse.Region = "ap-south-1"
+	require.NoError(t, hub.daemon.Plugins().Register(sdk.Provider{Info: sdk.Info{Name: "abroad-llm", Version: "1.0.0", Kinds: []sdk.Kind{sdk.KindLLM}, DataUse: dataUse}, ChatModel: abroad}))
+
+	status, body := hub.do(t, http.MethodPost, "/v1/chat", "application/json", []byte(`{"provider":"abroad-llm","messages":[{"role":"user","content":"hello"}]}`))
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.Contains(t, string(body), "egress.region")
+	assert.Empty(t, abroad.received, "nothing was sent")
+	events := hub.providerEvents(t, "abroad-llm")
+	require.Len(t, events, 1)
+	assert.Equal(t, "forbidden", events[0]["outcome"])
+	assert.Equal(t, "deny", events[0]["decision"])
+}
+
+func TestStreamFailureAfterFirstPiece(t *testing.T) {
+	hub := newInProcessHub(t)
+	streamer := &failingStreamer{}
+	require.NoError(t, hub.daemon.Plugins().Register(sdk.Provider{Info: sdk.Info{Name: "flaky-llm", Version: "1.0.0", Kinds: []sdk.Kind{sdk.KindLLM}, Capabilities: []string{sdk.CapabilityStream}, DataUse: cloudDataUse}, ChatModel: streamer}))
+
+	status, body := hub.do(t, http.MethodPost, "/v1/chat", "application/json", []byte(`{"provider":"flaky-llm","stream":true,"messages":[{"role":"user","content":"hello"}]}`))
+	require.Equal(t, http.StatusOK, status, "the stream had started")
+	text := string(body)
+	assert.Contains(t, text, "event: delta\ndata: {\"content\":\"Hello\"}\n\n")
+	assert.Contains(t, text, "event: error\ndata: {\"resourceType\":\"OperationOutcome\"")
+	assert.NotContains(t, text, "event: done")
+
+	events := hub.providerEvents(t, "flaky-llm")
+	require.Len(t, events, 2, "one event before the first piece, one for the failure")
+	outcomes := []any{events[0]["outcome"], events[1]["outcome"]}
+	assert.ElementsMatch(t, []any{"success", "transient"}, outcomes)
+}
+
+func TestNonWAVAudioDoesNotLeaveWhenDeidentified(t *testing.T) {
+	hub := newInProcessHub(t)
+	status, stored := hub.do(t, http.MethodPost, "/v1/blobs", "audio/mpeg", []byte("ID3\x03\x00\x00\x00\x00\x00\x10TIT2 Zephyrine Quillfeather"))
+	require.Equal(t, http.StatusCreated, status, string(stored))
+	var blob struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(stored, &blob))
+
+	status, body := hub.do(t, http.MethodPost, "/v1/transcriptions", "application/json", []byte(`{"blob":"`+blob.ID+`"}`))
+	assert.Equal(t, http.StatusUnprocessableEntity, status, string(body))
+	assert.Contains(t, string(body), "WAV audio only")
+	assert.Nil(t, hub.speech.audio, "the provider received nothing")
+}
+
+func TestQueuedTranscriptionKeepsNoPHIInItsJob(t *testing.T) {
+	hub := newInProcessHub(t)
+	patient := hub.createPatient(t)
+	wav := []byte("RIFF\x2c\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80\x3e\x00\x00\x00\x7d\x00\x00\x02\x00\x10\x00data\x08\x00\x00\x00\x01\x00\x02\x00\x03\x00\x04\x00")
+	status, stored := hub.do(t, http.MethodPost, "/v1/blobs", "audio/wav", wav)
+	require.Equal(t, http.StatusCreated, status, string(stored))
+	var blob struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(stored, &blob))
+
+	body := `{"blob":"` + blob.ID + `","patient":"` + patient + `","async":true,"prompt":"Dictation for Zephyrine Quillfeather"}`
+	status, accepted := hub.do(t, http.MethodPost, "/v1/transcriptions", "application/json", []byte(body))
+	require.Equal(t, http.StatusAccepted, status, string(accepted))
+	var queued struct {
+		Job struct {
+			ID string `json:"id"`
+		} `json:"job"`
+	}
+	require.NoError(t, json.Unmarshal(accepted, &queued))
+	id, err := strconv.ParseInt(queued.Job.ID, 10, 64)
+	require.NoError(t, err)
+
+	job, err := hub.daemon.pipeline.Jobs.Get(context.Background(), "north", id)
+	require.NoError(t, err)
+	params := string(job.Task.Params)
+	assert.NotContains(t, params, "Zephyrine", "the prompt is a blob, not a job argument")
+	assert.Contains(t, params, "prompt_blob")
+	assert.Contains(t, params, patient, "references may be arguments")
+
+	deadline := time.Now().Add(30 * time.Second)
+	for !job.Finished() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		job, err = hub.daemon.pipeline.Jobs.Get(context.Background(), "north", id)
+		require.NoError(t, err)
+	}
+	require.Equal(t, "completed", job.State, "%+v", job.Errors)
+	assert.Equal(t, "Dictation for [NAME] [NAME]", hub.speech.request.Prompt, "the job scrubs the prompt it reads back")
 }

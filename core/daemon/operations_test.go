@@ -26,7 +26,10 @@ import (
 	"github.com/healthhub/healthhub/core/audit"
 	"github.com/healthhub/healthhub/core/auth"
 	"github.com/healthhub/healthhub/core/config"
+	"github.com/healthhub/healthhub/core/internal/dbtest"
+	"github.com/healthhub/healthhub/core/jobs"
 	"github.com/healthhub/healthhub/core/policy"
+	"github.com/healthhub/healthhub/core/store"
 	"github.com/healthhub/healthhub/plugins/imaging/dicom/dicomreader"
 	"github.com/healthhub/healthhub/plugins/storage/fs/fsstore"
 	"github.com/healthhub/healthhub/sdk"
@@ -99,10 +102,13 @@ type inProcessHub struct {
 	speech *recordingTranscriber
 }
 
-func newInProcessHub(t *testing.T) *inProcessHub {
+func newInProcessHub(t *testing.T, options ...func(*config.Config)) *inProcessHub {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := &config.Config{DataDir: dir}
+	for _, option := range options {
+		option(cfg)
+	}
 	cfg.Plugins.Dir = filepath.Join(dir, "no-plugins")
 	cfg.Policy = policy.Config{AllowedRegions: []string{"us-east-1"}}
 	_, key, err := ed25519.GenerateKey(rand.Reader)
@@ -377,6 +383,32 @@ func TestNonWAVAudioDoesNotLeaveWhenDeidentified(t *testing.T) {
 
 func TestQueuedTranscriptionKeepsNoPHIInItsJob(t *testing.T) {
 	hub := newInProcessHub(t)
+	job := queueTranscription(t, hub)
+	params := string(job.Task.Params)
+	assert.NotContains(t, params, "Zephyrine", "the prompt is a blob, not a job argument")
+	assert.Contains(t, params, "prompt_blob")
+	assert.Contains(t, params, `"patient":"Patient/`, "references may be arguments")
+
+	job = waitJob(t, hub, job.ID)
+	require.Equal(t, "completed", job.State, "%+v", job.Errors)
+	assert.Equal(t, "Dictation for [NAME] [NAME]", hub.speech.request.Prompt, "the job scrubs the prompt it reads back")
+}
+
+func TestJobsRunOnPostgresStore(t *testing.T) {
+	url := dbtest.PostgresSchema(t)
+	hub := newInProcessHub(t, func(cfg *config.Config) {
+		cfg.Store = store.Config{Driver: "postgres", URL: url}
+		cfg.Audit = audit.Config{Driver: "postgres", URL: url}
+	})
+	job := waitJob(t, hub, queueTranscription(t, hub).ID)
+	require.Equal(t, "completed", job.State, "%+v", job.Errors)
+	assert.Contains(t, string(job.Output), "DocumentReference/")
+}
+
+// queueTranscription stores a patient and WAV audio and queues their
+// transcription with a prompt that names the patient.
+func queueTranscription(t *testing.T, hub *inProcessHub) *jobs.Job {
+	t.Helper()
 	patient := hub.createPatient(t)
 	wav := []byte("RIFF\x2c\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80\x3e\x00\x00\x00\x7d\x00\x00\x02\x00\x10\x00data\x08\x00\x00\x00\x01\x00\x02\x00\x03\x00\x04\x00")
 	status, stored := hub.do(t, http.MethodPost, "/v1/blobs", "audio/wav", wav)
@@ -397,20 +429,23 @@ func TestQueuedTranscriptionKeepsNoPHIInItsJob(t *testing.T) {
 	require.NoError(t, json.Unmarshal(accepted, &queued))
 	id, err := strconv.ParseInt(queued.Job.ID, 10, 64)
 	require.NoError(t, err)
-
 	job, err := hub.daemon.pipeline.Jobs.Get(context.Background(), "north", id)
 	require.NoError(t, err)
-	params := string(job.Task.Params)
-	assert.NotContains(t, params, "Zephyrine", "the prompt is a blob, not a job argument")
-	assert.Contains(t, params, "prompt_blob")
-	assert.Contains(t, params, patient, "references may be arguments")
+	return job
+}
 
+// waitJob polls a job until it has ended, for at most 30 seconds.
+func waitJob(t *testing.T, hub *inProcessHub, id int64) *jobs.Job {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for !job.Finished() && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		job, err = hub.daemon.pipeline.Jobs.Get(context.Background(), "north", id)
+	for time.Now().Before(deadline) {
+		job, err := hub.daemon.pipeline.Jobs.Get(context.Background(), "north", id)
 		require.NoError(t, err)
+		if job.Finished() {
+			return job
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	require.Equal(t, "completed", job.State, "%+v", job.Errors)
-	assert.Equal(t, "Dictation for [NAME] [NAME]", hub.speech.request.Prompt, "the job scrubs the prompt it reads back")
+	t.Fatalf("job %d did not end within 30s", id)
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthhub/healthhub/core/internal/dbtest"
 	"github.com/healthhub/healthhub/core/units"
 	"github.com/healthhub/healthhub/sdk"
 )
@@ -196,16 +197,14 @@ func TestQueueListsByTenant(t *testing.T) {
 }
 
 func TestQueueOnPostgres(t *testing.T) {
-	url := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	url := dbtest.PostgresSchema(t)
 	q, err := Open(context.Background(), fastConfig, Database{Driver: "postgres", URL: url}, nil)
-	if err != nil {
-		t.Fatalf("open queue on the test PostgreSQL: %v", err)
-	}
+	require.NoError(t, err, "open the queue on the test PostgreSQL")
 	t.Cleanup(func() { _ = q.Close(context.Background()) })
 	var calls atomic.Int32
 	require.NoError(t, q.Handle("echo", echoHandler(&calls)))
 	require.NoError(t, q.Start(context.Background()))
-	queued, err := q.Enqueue(context.Background(), Task{Kind: "echo", Tenant: "pg-" + time.Now().Format("150405.000000"), Params: json.RawMessage(`{"fail":1}`)})
+	queued, err := q.Enqueue(context.Background(), Task{Kind: "echo", Tenant: "north", Params: json.RawMessage(`{"fail":1}`)})
 	require.NoError(t, err)
 	job := waitFinished(t, q, queued.Task.Tenant, queued.ID)
 	assert.Equal(t, StateCompleted, job.State)

@@ -84,6 +84,9 @@ func (o *operationRoutes) streamChat(w http.ResponseWriter, r *http.Request, cal
 			return nil
 		}
 		if auditID == "" {
+			// NOTE: the model the provider used is known only at the end of
+			// the stream, so this event names the requested model, which
+			// is empty when the request left the choice to the provider.
 			id, err := call.finish(ctx, chatReq.Model, payloadHash, nil)
 			if err != nil {
 				return err

@@ -85,6 +85,10 @@ func (o *operationRoutes) readStudy(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	reader, ok := provider.ImageAnalyzer.(sdk.StudyReader)
+	if !ok {
+		return hubError(sdk.CodeNotSupported, "provider %q declares the study capability but does not read studies: fix the plugin", provider.Info.Name)
+	}
 	call, err := o.p.beginCall(ctx, req, "analyze", sdk.KindImaging, provider, policy.Resource{Type: "ImagingStudy", Patient: patient})
 	if err != nil {
 		return err
@@ -94,7 +98,7 @@ func (o *operationRoutes) readStudy(w http.ResponseWriter, r *http.Request) erro
 	var study *sdk.Study
 	hash, callErr := o.p.sendImage(ctx, call, object, "", nil, func(ctx context.Context, request sdk.ImagingRequest) (string, error) {
 		var err error
-		study, err = provider.ImageAnalyzer.(sdk.StudyReader).ReadStudy(ctx, request)
+		study, err = reader.ReadStudy(ctx, request)
 		return "", err
 	})
 	auditID, err := call.finish(ctx, "", hash, callErr)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -39,6 +40,7 @@ var ErrClosed = errors.New("job queue is closed")
 type riverClient interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
@@ -58,6 +60,8 @@ type Queue struct {
 	// newClient builds the river client at Start, once every handler is
 	// registered, because river reads its workers when the client is made.
 	newClient func(*river.Config) (riverClient, error)
+	// stopAfter is the wait for running jobs at Close: stopTimeout.
+	stopAfter time.Duration
 
 	mu      sync.Mutex
 	started bool
@@ -72,7 +76,7 @@ func Open(ctx context.Context, cfg Config, db Database, logger *slog.Logger) (*Q
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	q := &Queue{set: cfg.settings(), logger: logger, workers: river.NewWorkers(), kinds: map[string]bool{}}
+	q := &Queue{set: cfg.settings(), logger: logger, workers: river.NewWorkers(), kinds: map[string]bool{}, stopAfter: stopTimeout}
 	if q.set.pollInterval < minPollInterval {
 		return nil, fmt.Errorf("open job queue: jobs.poll_interval is %s: use %s or more", q.set.pollInterval, minPollInterval)
 	}
@@ -210,9 +214,14 @@ func (q *Queue) Start(ctx context.Context) error {
 	return nil
 }
 
+// stopTimeout bounds the wait for running jobs at Close. Jobs still
+// running then have their context cancelled.
+const stopTimeout = 30 * time.Second
+
 // Close stops working jobs and closes the database. Jobs running at that
-// point get until ctx ends to finish; a job cut short runs again later,
-// here or in another replica.
+// point get up to 30 seconds, or until ctx ends, to finish. Then their
+// context is cancelled and each runs again later, here or in another
+// replica.
 func (q *Queue) Close(ctx context.Context) error {
 	q.mu.Lock()
 	if q.closed {
@@ -225,10 +234,24 @@ func (q *Queue) Close(ctx context.Context) error {
 
 	var err error
 	if started {
-		err = q.client.Stop(ctx)
-		q.logger.Info("job queue stopped")
+		err = q.stop(ctx)
 	}
 	q.closeDB()
+	return err
+}
+
+// stop waits for the running jobs, then cancels those that did not end.
+func (q *Queue) stop(ctx context.Context) error {
+	softCtx, cancel := context.WithTimeout(ctx, q.stopAfter)
+	defer cancel()
+	err := q.client.Stop(softCtx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		q.logger.Warn("jobs still running at stop; cancelling them", "waited", q.stopAfter.String())
+		hardCtx, cancelHard := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancelHard()
+		err = q.client.StopAndCancel(hardCtx)
+	}
+	q.logger.Info("job queue stopped")
 	return err
 }
 

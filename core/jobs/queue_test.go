@@ -221,3 +221,33 @@ func TestOpenRejectsUnknownDriver(t *testing.T) {
 	assert.Contains(t, err.Error(), `unknown driver "mysql"`)
 	assert.False(t, errors.Is(err, ErrClosed))
 }
+
+func TestCloseCancelsStuckJobWhichRunsAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	first, err := Open(context.Background(), fastConfig, Database{Path: path}, nil)
+	require.NoError(t, err)
+	first.stopAfter = 200 * time.Millisecond
+	started := make(chan struct{})
+	require.NoError(t, first.Handle("slow", func(ctx context.Context, job *Job, _ func(any) error) (any, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}))
+	require.NoError(t, first.Start(context.Background()))
+	queued, err := first.Enqueue(context.Background(), Task{Kind: "slow", Tenant: "north"})
+	require.NoError(t, err)
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the job did not start within 30s")
+	}
+	require.NoError(t, first.Close(context.Background()))
+
+	second := openSQLite(t, path)
+	require.NoError(t, second.Handle("slow", func(context.Context, *Job, func(any) error) (any, error) { return "done", nil }))
+	require.NoError(t, second.Start(context.Background()))
+	job := waitFinished(t, second, "north", queued.ID)
+	assert.Equal(t, StateCompleted, job.State)
+	assert.Equal(t, 2, job.Attempt, "the cancelled attempt counts")
+	require.Len(t, job.Errors, 1)
+}

@@ -174,7 +174,7 @@ func (o *operationRoutes) analyze(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	ctx := r.Context()
-	body, err := o.readAnalysis(ctx, r, req)
+	body, err := o.readAnalysis(ctx, w, r, req)
 	if err != nil {
 		return err
 	}
@@ -216,10 +216,11 @@ func (o *operationRoutes) analyze(w http.ResponseWriter, r *http.Request) error 
 	return writeJSON(w, http.StatusCreated, stored)
 }
 
-func (o *operationRoutes) readAnalysis(ctx context.Context, r *http.Request, req *request) (*analysisBody, error) {
+func (o *operationRoutes) readAnalysis(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) (*analysisBody, error) {
 	var body analysisBody
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "multipart/form-data" {
+		o.limitJSON(w, r)
 		return &body, o.p.decodeRequest(ctx, r, schema.RequestImagingAnalysis, &body)
 	}
 	fields, blob, err := o.p.readUpload(ctx, r, req, "application/octet-stream")

@@ -17,6 +17,9 @@ import (
 // maxFormField bounds a text field of a multipart upload.
 const maxFormField = 64 << 10
 
+// maxFormFields bounds the number of text fields of a multipart upload.
+const maxFormFields = 100
+
 // storage returns the first storage provider.
 func (p *Pipeline) storage() (sdk.Storage, sdk.Info, error) {
 	providers := p.Plugins.Providers(sdk.KindStorage)
@@ -88,7 +91,7 @@ func (p *Pipeline) readUpload(ctx context.Context, r *http.Request, req *request
 	}
 	fields := map[string]any{}
 	blob := ""
-	for {
+	for count := 0; ; count++ {
 		part, err := reader.NextPart()
 		if errors.Is(err, io.EOF) {
 			return fields, blob, nil
@@ -109,6 +112,9 @@ func (p *Pipeline) readUpload(ctx context.Context, r *http.Request, req *request
 				return nil, "", err
 			}
 			continue
+		}
+		if count >= maxFormFields {
+			return nil, "", issueAt(sdk.CodeTooLong, "", "", "read upload: more than %d form fields: send the fields of the request schema only", maxFormFields)
 		}
 		if err := readField(part, name, fields); err != nil {
 			return nil, "", err

@@ -39,6 +39,13 @@ func (s *Server) registerOperations(p *Pipeline) {
 	s.Handle(Route{Method: http.MethodPost, Path: "/v1/jobs/{id}/retry", Handler: o.retryJob})
 }
 
+// limitJSON caps the JSON form of a route that also takes large uploads
+// at limits.max_body_size, so that only uploads may be as large as
+// limits.max_blob_size.
+func (o *operationRoutes) limitJSON(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, o.server.cfg.Limits.MaxBodySize.Or(DefaultMaxBodySize))
+}
+
 // decodeRequest reads a JSON request body, validates it against the hub
 // request schema name (none when empty) and decodes it into v.
 func (p *Pipeline) decodeRequest(ctx context.Context, r *http.Request, name string, v any) error {

@@ -62,7 +62,7 @@ func (o *operationRoutes) transcribe(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	ctx := r.Context()
-	body, err := o.readTranscription(ctx, r, req)
+	body, err := o.readTranscription(ctx, w, r, req)
 	if err != nil {
 		return err
 	}
@@ -90,10 +90,11 @@ func (o *operationRoutes) transcribe(w http.ResponseWriter, r *http.Request) err
 
 // readTranscription reads and validates the request. A multipart upload
 // stores its audio as a blob first and names it in the result.
-func (o *operationRoutes) readTranscription(ctx context.Context, r *http.Request, req *request) (*transcriptionBody, error) {
+func (o *operationRoutes) readTranscription(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request) (*transcriptionBody, error) {
 	var body transcriptionBody
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "multipart/form-data" {
+		o.limitJSON(w, r)
 		if err := o.p.decodeRequest(ctx, r, schema.RequestTranscription, &body); err != nil {
 			return nil, err
 		}

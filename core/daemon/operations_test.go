@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -448,4 +449,21 @@ func waitJob(t *testing.T, hub *inProcessHub, id int64) *jobs.Job {
 	}
 	t.Fatalf("job %d did not end within 30s", id)
 	return nil
+}
+
+func TestUploadLimits(t *testing.T) {
+	hub := newInProcessHub(t)
+	var form bytes.Buffer
+	writer := multipart.NewWriter(&form)
+	for i := range 101 {
+		require.NoError(t, writer.WriteField("parameters.p"+strconv.Itoa(i), "x"))
+	}
+	require.NoError(t, writer.Close())
+	status, body := hub.do(t, http.MethodPost, "/v1/imaging/analyses", writer.FormDataContentType(), form.Bytes())
+	assert.Equal(t, http.StatusRequestEntityTooLarge, status, string(body))
+	assert.Contains(t, string(body), "more than 100 form fields")
+
+	large := `{"blob":"` + strings.Repeat("a", 9<<20) + `"}`
+	status, body = hub.do(t, http.MethodPost, "/v1/transcriptions", "application/json", []byte(large))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, status, "the JSON form keeps limits.max_body_size: %.200s", body)
 }

@@ -11,7 +11,7 @@
 //
 // The provider operations under /v1 (chat, transcriptions, imaging
 // studies and analyses, EHR import and push) send data to provider plugins
-// under the policy's egress decision: the decision's obligations are
+// under the policy's egress decision. The decision's obligations are
 // applied to what the plugin receives, and each call is audited with the
 // SHA-256 of that payload. Long operations run as jobs of core/jobs, which
 // clients poll under /v1/jobs.

@@ -31,7 +31,7 @@ func pseudonymizingCall(t *testing.T, text string, reidentify bool) (*providerCa
 }
 
 // replay pushes text through a restorer in pieces of size n and returns
-// what the client sees.
+// the text the client receives.
 func replay(call *providerCall, text string, n int) string {
 	restorer := newStreamRestorer(call)
 	var out strings.Builder

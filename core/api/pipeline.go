@@ -38,9 +38,9 @@ type Pipeline struct {
 	Plugins   *plugin.Host
 	Metrics   *metrics.Metrics
 	Logger    *slog.Logger
-	// Jobs runs long provider operations in the background; nil runs
-	// every operation in the request and turns down EHR imports and
-	// pushes, which only run as jobs.
+	// Jobs runs long provider operations in the background. With nil,
+	// the operations that would run as jobs (long or async transcriptions,
+	// EHR imports and pushes) are rejected with 501.
 	Jobs *jobs.Queue
 	// Operations sets the defaults of the provider operations.
 	Operations OperationsConfig
@@ -135,8 +135,8 @@ func (p *Pipeline) decide(ctx context.Context, req *request, action string, res 
 }
 
 // decideFor is decide for a request that goes to provider, whose kind,
-// name, version and data-use declaration the policy reads; nil means no
-// provider is involved.
+// name, version and data-use declaration the policy reads. A nil provider
+// means that no provider is involved.
 func (p *Pipeline) decideFor(ctx context.Context, req *request, action string, res policy.Resource, payload []byte, provider *policy.Provider) policy.Decision {
 	in := &policy.Input{
 		Subject:  p.subject(req),

@@ -70,7 +70,7 @@ type Queue struct {
 
 // Open connects to the database, runs river's migrations and returns a
 // queue that inserts and reads jobs. Call Handle for each kind and then
-// Start to work them; a queue that is never started still inserts, reads
+// Start to work them. A queue that is never started still inserts, reads
 // and retries jobs, as the command line does.
 func Open(ctx context.Context, cfg Config, db Database, logger *slog.Logger) (*Queue, error) {
 	if logger == nil {

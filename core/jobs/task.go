@@ -301,6 +301,7 @@ func (q *Queue) List(ctx context.Context, f Filter) (*Page, error) {
 		limit = 100
 	}
 	limit = min(limit, 1000)
+
 	params := river.NewJobListParams().First(limit).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
 	if len(f.States) > 0 {
 		states := make([]rivertype.JobState, len(f.States))
@@ -322,6 +323,7 @@ func (q *Queue) List(ctx context.Context, f Filter) (*Page, error) {
 		}
 		params = params.After(&cursor)
 	}
+
 	result, err := client.JobList(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)

@@ -28,6 +28,7 @@ func (s *Server) RegisterPipeline(p *Pipeline) {
 	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}/{id}/_history", Handler: f.history})
 	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}/{id}/_history/{vid}", Handler: f.vread})
 	s.registerV1(p)
+	s.registerOperations(p)
 }
 
 type fhirRoutes struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/healthhub/healthhub/core/audit"
 	"github.com/healthhub/healthhub/core/auth"
+	"github.com/healthhub/healthhub/core/jobs"
 	"github.com/healthhub/healthhub/core/metrics"
 	"github.com/healthhub/healthhub/core/obligation"
 	"github.com/healthhub/healthhub/core/plugin"
@@ -37,6 +38,12 @@ type Pipeline struct {
 	Plugins   *plugin.Host
 	Metrics   *metrics.Metrics
 	Logger    *slog.Logger
+	// Jobs runs long provider operations in the background. With nil,
+	// the operations that would run as jobs (long or async transcriptions,
+	// EHR imports and pushes) are rejected with 501.
+	Jobs *jobs.Queue
+	// Operations sets the defaults of the provider operations.
+	Operations OperationsConfig
 	// BreakGlassWindow bounds how long a subject's break-glass session is
 	// remembered; the policy decides how long it is valid.
 	BreakGlassWindow time.Duration
@@ -124,10 +131,18 @@ func factsOf(body []byte) resourceFacts {
 // resource's patient are read from the store. An error of the engine is a
 // deny, and the engine's Decision already carries its reason.
 func (p *Pipeline) decide(ctx context.Context, req *request, action string, res policy.Resource, payload []byte) policy.Decision {
+	return p.decideFor(ctx, req, action, res, payload, nil)
+}
+
+// decideFor is decide for a request that goes to provider, whose kind,
+// name, version and data-use declaration the policy reads. A nil provider
+// means that no provider is involved.
+func (p *Pipeline) decideFor(ctx context.Context, req *request, action string, res policy.Resource, payload []byte, provider *policy.Provider) policy.Decision {
 	in := &policy.Input{
 		Subject:  p.subject(req),
 		Action:   action,
 		Resource: res,
+		Provider: provider,
 		Context:  policy.Context{Time: time.Now(), RequestID: req.id},
 	}
 	in.Resource.Tenant = req.tenant

@@ -88,6 +88,7 @@ func NewRootCommand(streams Streams) *cobra.Command {
 		newPluginsCommand(),
 		newPolicyCommand(),
 		newValidateCommand(),
+		newJobsCommand(),
 	)
 	return root
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/healthhub/healthhub/core/api"
 	"github.com/healthhub/healthhub/core/audit"
 	"github.com/healthhub/healthhub/core/auth"
+	"github.com/healthhub/healthhub/core/jobs"
 	"github.com/healthhub/healthhub/core/plugin"
 	"github.com/healthhub/healthhub/core/policy"
 	"github.com/healthhub/healthhub/core/schema"
@@ -49,6 +50,12 @@ type Config struct {
 	// Schema sets the schema directory, strict mode and the parallelism of
 	// Bundle validation.
 	Schema schema.Config `json:"schema"`
+	// Jobs tunes the background job queue, which lives in the store's
+	// database.
+	Jobs jobs.Config `json:"jobs"`
+	// Operations sets the default provider of each provider operation and
+	// when an operation runs as a background job.
+	Operations api.OperationsConfig `json:"operations"`
 }
 
 // DataPath returns the data directory, or DefaultDataDir when none is set.

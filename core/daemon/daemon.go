@@ -31,6 +31,8 @@ type Daemon struct {
 	metrics *metrics.Metrics
 	plugins *plugin.Host
 	policy  *policy.Engine
+	// pipeline is what the /fhir and /v1 routes go through.
+	pipeline *api.Pipeline
 }
 
 // New builds a hub from cfg. signingKey is the hub's Ed25519 token signing
@@ -72,7 +74,7 @@ func New(ctx context.Context, cfg *config.Config, signingKey ed25519.PrivateKey,
 		return nil, err
 	}
 	server.RegisterPipeline(pipeline)
-	return &Daemon{cfg: cfg, logger: logger, server: server, metrics: recorder, plugins: host, policy: engine}, nil
+	return &Daemon{cfg: cfg, logger: logger, server: server, metrics: recorder, plugins: host, policy: engine, pipeline: pipeline}, nil
 }
 
 // startPlugins launches every plugin of the plugin directory. A plugin that

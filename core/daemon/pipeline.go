@@ -9,6 +9,7 @@ import (
 	"github.com/healthhub/healthhub/core/api"
 	"github.com/healthhub/healthhub/core/audit"
 	"github.com/healthhub/healthhub/core/config"
+	"github.com/healthhub/healthhub/core/jobs"
 	"github.com/healthhub/healthhub/core/keys"
 	"github.com/healthhub/healthhub/core/metrics"
 	"github.com/healthhub/healthhub/core/plugin"
@@ -55,13 +56,42 @@ func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, h
 		return fail(err)
 	}
 
+	pipeline := &api.Pipeline{
+		Store: resources, Validator: validator, Policy: engine, Audit: trail, Plugins: host,
+		Metrics: recorder, Logger: logger, BreakGlassWindow: 24 * time.Hour, Operations: cfg.Operations,
+	}
+	queue, err := openJobs(ctx, cfg, storeCfg, pipeline, logger)
+	if err != nil {
+		return fail(err)
+	}
+	// Registered last, the queue stops first at shutdown, while the store
+	// and the audit trail its jobs write to are still open.
+	closers = append(closers, queue.Close)
+	pipeline.Jobs = queue
 	for _, closer := range closers {
 		server.OnShutdown(closer)
 	}
-	return &api.Pipeline{
-		Store: resources, Validator: validator, Policy: engine, Audit: trail, Plugins: host,
-		Metrics: recorder, Logger: logger, BreakGlassWindow: 24 * time.Hour,
-	}, nil
+	return pipeline, nil
+}
+
+// openJobs opens the job queue in the store's database, registers the
+// provider jobs and starts working them.
+func openJobs(ctx context.Context, cfg *config.Config, storeCfg store.Config, pipeline *api.Pipeline, logger *slog.Logger) (*jobs.Queue, error) {
+	db := jobs.Database{Driver: storeCfg.Driver, Path: audit.DatabasePath(storeCfg.DataDir, storeCfg.Path), URL: storeCfg.URL}
+	queue, err := jobs.Open(ctx, cfg.Jobs, db, logger.With("component", "jobs"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pipeline.RegisterJobs(queue); err != nil {
+		_ = queue.Close(ctx)
+		return nil, err
+	}
+	// The queue runs until Close, not until the context of the start ends.
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		_ = queue.Close(ctx)
+		return nil, err
+	}
+	return queue, nil
 }
 
 func openAudit(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*audit.Log, error) {

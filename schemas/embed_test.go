@@ -25,7 +25,7 @@ func TestEmbeddedDocumentsDeclareDialect(t *testing.T) {
 	hubPaths, err := fs.Glob(FS, "hub/*.schema.json")
 	require.NoError(t, err)
 	paths := append(fhirPaths, hubPaths...)
-	require.Len(t, paths, 28+4)
+	require.Len(t, paths, 29+4)
 
 	for _, path := range paths {
 		t.Run(path, func(t *testing.T) {

@@ -92,21 +92,39 @@ func objectInfoFromPB(o *pb.ObjectInfo) ObjectInfo {
 }
 
 func segmentToPB(s Segment) *pb.Segment {
-	return &pb.Segment{
+	out := &pb.Segment{
 		StartNanos: int64(s.Start),
 		EndNanos:   int64(s.End),
 		Text:       s.Text,
 		Confidence: s.Confidence,
 	}
+	for _, w := range s.Words {
+		out.Words = append(out.Words, &pb.Word{
+			StartNanos: int64(w.Start),
+			EndNanos:   int64(w.End),
+			Text:       w.Text,
+			Confidence: w.Confidence,
+		})
+	}
+	return out
 }
 
 func segmentFromPB(s *pb.Segment) Segment {
-	return Segment{
+	out := Segment{
 		Start:      time.Duration(s.GetStartNanos()),
 		End:        time.Duration(s.GetEndNanos()),
 		Text:       s.GetText(),
 		Confidence: s.GetConfidence(),
 	}
+	for _, w := range s.GetWords() {
+		out.Words = append(out.Words, Word{
+			Start:      time.Duration(w.GetStartNanos()),
+			End:        time.Duration(w.GetEndNanos()),
+			Text:       w.GetText(),
+			Confidence: w.GetConfidence(),
+		})
+	}
+	return out
 }
 
 func transcriptToPB(t *Transcript) *pb.Transcript {

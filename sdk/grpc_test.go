@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -150,4 +151,61 @@ func TestConfigureWithoutConfigurer(t *testing.T) {
 	err := p.Configure(context.Background(), json.RawMessage(`{"model":"x"}`))
 	assert.ErrorIs(t, err, sdk.ErrInvalid)
 	assert.True(t, strings.Contains(err.Error(), "takes no configuration"))
+}
+
+// fixedTranscriber returns the same transcript for every request and emits
+// its segments when streaming.
+type fixedTranscriber struct{ out *sdk.Transcript }
+
+func (f fixedTranscriber) Transcribe(_ context.Context, req sdk.TranscriptionRequest) (*sdk.Transcript, error) {
+	if _, err := io.Copy(io.Discard, req.Audio); err != nil {
+		return nil, err
+	}
+	return f.out, nil
+}
+
+func (f fixedTranscriber) TranscribeStream(ctx context.Context, req sdk.TranscriptionRequest, emit func(sdk.Segment) error) (*sdk.Transcript, error) {
+	out, err := f.Transcribe(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range out.Segments {
+		if err := emit(s); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func TestTranscriptWordsCrossTheWire(t *testing.T) {
+	sent := &sdk.Transcript{
+		Text:     "ten of clubs",
+		Language: "en-US",
+		Duration: 2 * time.Second,
+		Model:    "en-us",
+		Segments: []sdk.Segment{{
+			Start: 160 * time.Millisecond, End: 970 * time.Millisecond, Text: "ten of clubs", Confidence: 0.49,
+			Words: []sdk.Word{
+				{Start: 160 * time.Millisecond, End: 330 * time.Millisecond, Text: "ten", Confidence: 0.028},
+				{Start: 340 * time.Millisecond, End: 450 * time.Millisecond, Text: "of", Confidence: 0.387},
+				{Start: 460 * time.Millisecond, End: 970 * time.Millisecond, Text: "clubs", Confidence: 0.052},
+			},
+		}},
+	}
+	remote := loopback(t, sdk.Provider{
+		Info:        sdk.Info{Name: "fixed", Version: "1", Kinds: []sdk.Kind{sdk.KindTranscription}, Capabilities: []string{sdk.CapabilityStream}},
+		Transcriber: fixedTranscriber{out: sent},
+	})
+
+	got, err := remote.Transcriber.Transcribe(context.Background(), sdk.TranscriptionRequest{Audio: strings.NewReader("RIFF"), ContentType: "audio/wav"})
+	require.NoError(t, err)
+	assert.Equal(t, sent, got)
+
+	streamer, ok := remote.Transcriber.(sdk.StreamingTranscriber)
+	require.True(t, ok, "the remote streams because the plugin declares the capability")
+	var emitted []sdk.Segment
+	_, err = streamer.TranscribeStream(context.Background(), sdk.TranscriptionRequest{Audio: strings.NewReader("RIFF"), ContentType: "audio/wav"},
+		func(s sdk.Segment) error { emitted = append(emitted, s); return nil })
+	require.NoError(t, err)
+	assert.Equal(t, sent.Segments, emitted)
 }

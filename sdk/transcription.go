@@ -47,6 +47,18 @@ type Segment struct {
 	// Confidence is the provider's confidence in the segment, from 0 to 1,
 	// or -1 when the provider does not report one.
 	Confidence float64 `json:"confidence"`
+	// Words are the segment's words with their own times, in order, when
+	// the provider reports them.
+	Words []Word `json:"words,omitempty"`
+}
+
+// Word is one recognised word. Start, End and Confidence have the meaning
+// they have on Segment.
+type Word struct {
+	Start      time.Duration `json:"start"`
+	End        time.Duration `json:"end"`
+	Text       string        `json:"text"`
+	Confidence float64       `json:"confidence"`
 }
 
 // Transcriber turns speech into text: the provider kind "transcription".

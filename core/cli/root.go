@@ -79,10 +79,16 @@ func NewRootCommand(streams Streams) *cobra.Command {
 
 	root.AddCommand(
 		newVersionCommand(),
+		newServeCommand(),
+		newTokenCommand(),
+		newAPIKeyCommand(),
+		newConfigCommand(),
+		newImportCommand(),
 		newAuditCommand(),
 		newPluginsCommand(),
 		newPolicyCommand(),
 		newValidateCommand(),
+		newJobsCommand(),
 	)
 	return root
 }

@@ -45,13 +45,13 @@ const localPatientSchema = `{
 }`
 
 // A resource type the hub does not ship.
-const locationSchema = `{
+const healthcareServiceSchema = `{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "type": "object",
   "properties": {
-    "resourceType": {"const": "Location"},
+    "resourceType": {"const": "HealthcareService"},
     "name": {"type": "string", "format": "fhir-string"},
-    "address": {"$ref": "datatypes.schema.json#/$defs/Address"}
+    "telecom": {"type": "array", "items": {"$ref": "datatypes.schema.json#/$defs/ContactPoint"}}
   },
   "required": ["resourceType", "name"],
   "additionalProperties": false
@@ -60,11 +60,11 @@ const locationSchema = `{
 func TestSchemaDirOverridesAndAddsTypes(t *testing.T) {
 	dir := t.TempDir()
 	writeSchema(t, dir, "fhir/Patient.schema.json", localPatientSchema)
-	writeSchema(t, dir, "fhir/Location.schema.json", locationSchema)
+	writeSchema(t, dir, "fhir/HealthcareService.schema.json", healthcareServiceSchema)
 	v, err := New(context.Background(), Config{Dir: dir}, nil)
 	require.NoError(t, err)
 
-	assert.Contains(t, v.ResourceTypes(), "Location")
+	assert.Contains(t, v.ResourceTypes(), "HealthcareService")
 	assert.Contains(t, v.ResourceTypes(), "Observation")
 
 	err = v.Validate(context.Background(), "", []byte(`{"resourceType": "Patient", "name": [{"family": "Chalmers"}]}`))
@@ -76,19 +76,19 @@ func TestSchemaDirOverridesAndAddsTypes(t *testing.T) {
 	issue = firstIssue(t, err)
 	assert.Equal(t, "/active", issue.Path, "the override replaced the embedded Patient schema, which allows active")
 
-	assert.NoError(t, v.Validate(context.Background(), "", []byte(`{"resourceType": "Location", "name": "Ward 3", "address": {"city": "Leiden"}}`)))
-	err = v.Validate(context.Background(), "", []byte(`{"resourceType": "Location", "name": "Ward 3", "address": {"town": "Leiden"}}`))
+	assert.NoError(t, v.Validate(context.Background(), "", []byte(`{"resourceType": "HealthcareService", "name": "Cardiology", "telecom": [{"system": "phone", "value": "071 526 9111"}]}`)))
+	err = v.Validate(context.Background(), "", []byte(`{"resourceType": "HealthcareService", "name": "Cardiology", "telecom": [{"number": "071 526 9111"}]}`))
 	issue = firstIssue(t, err)
-	assert.Equal(t, "/address/town", issue.Path, "the embedded Address applies to the new type")
+	assert.Equal(t, "/telecom/0/number", issue.Path, "the embedded ContactPoint applies to the new type")
 }
 
 func TestSchemaDirTypesDispatchInBundles(t *testing.T) {
 	dir := t.TempDir()
-	writeSchema(t, dir, "fhir/Location.schema.json", locationSchema)
+	writeSchema(t, dir, "fhir/HealthcareService.schema.json", healthcareServiceSchema)
 	v, err := New(context.Background(), Config{Dir: dir}, nil)
 	require.NoError(t, err)
 
-	bundle := `{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Location"}}]}`
+	bundle := `{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "HealthcareService"}}]}`
 	issue := firstIssue(t, v.Validate(context.Background(), "", []byte(bundle)))
 	assert.Equal(t, "/entry/0/resource", issue.Path)
 	assert.Equal(t, "Bundle.entry[0].resource", issue.Expression)
@@ -119,9 +119,9 @@ func TestSchemaDirErrors(t *testing.T) {
 		message string
 	}{
 		{"bad JSON", map[string]string{"fhir/Patient.schema.json": `{"type": "object",}`}, "load schema fhir/Patient.schema.json"},
-		{"dangling ref", map[string]string{"fhir/Location.schema.json": `{"$ref": "nope.schema.json#/$defs/X"}`}, "nope.schema.json not found"},
-		{"invalid keyword", map[string]string{"fhir/Location.schema.json": `{"type": 5}`}, "fhir/Location.schema.json"},
-		{"bad fhirChoice", map[string]string{"fhir/Location.schema.json": `{"fhirChoice": {"value[x]": {}}}`}, "fhir/Location.schema.json"},
+		{"dangling ref", map[string]string{"fhir/HealthcareService.schema.json": `{"$ref": "nope.schema.json#/$defs/X"}`}, "nope.schema.json not found"},
+		{"invalid keyword", map[string]string{"fhir/HealthcareService.schema.json": `{"type": 5}`}, "fhir/HealthcareService.schema.json"},
+		{"bad fhirChoice", map[string]string{"fhir/HealthcareService.schema.json": `{"fhirChoice": {"value[x]": {}}}`}, "fhir/HealthcareService.schema.json"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,16 +143,16 @@ func TestReloadKeepsSchemasOnFailure(t *testing.T) {
 	dir := t.TempDir()
 	v, err := New(context.Background(), Config{Dir: dir}, nil)
 	require.NoError(t, err)
-	assert.False(t, v.HasResourceType("Location"))
+	assert.False(t, v.HasResourceType("HealthcareService"))
 
-	writeSchema(t, dir, "fhir/Location.schema.json", locationSchema)
+	writeSchema(t, dir, "fhir/HealthcareService.schema.json", healthcareServiceSchema)
 	require.NoError(t, v.Reload(context.Background()))
-	assert.True(t, v.HasResourceType("Location"))
+	assert.True(t, v.HasResourceType("HealthcareService"))
 
-	writeSchema(t, dir, "fhir/Location.schema.json", `{"type": `)
+	writeSchema(t, dir, "fhir/HealthcareService.schema.json", `{"type": `)
 	assert.Error(t, v.Reload(context.Background()))
-	assert.True(t, v.HasResourceType("Location"), "a failed reload keeps the compiled schemas")
-	assert.NoError(t, v.Validate(context.Background(), "", []byte(`{"resourceType": "Location", "name": "Ward 3"}`)))
+	assert.True(t, v.HasResourceType("HealthcareService"), "a failed reload keeps the compiled schemas")
+	assert.NoError(t, v.Validate(context.Background(), "", []byte(`{"resourceType": "HealthcareService", "name": "Ward 3"}`)))
 }
 
 func TestValidateConcurrentWithReload(t *testing.T) {
@@ -205,7 +205,7 @@ func TestValidateRejectsBeforeSchemaPass(t *testing.T) {
 		{"no resourceType", "", `{"id": "a"}`, sdk.CodeRequired, "", sdk.ErrInvalid},
 		{"numeric resourceType", "", `{"resourceType": 1}`, sdk.CodeStructure, "/resourceType", sdk.ErrInvalid},
 		{"other type", "Patient", `{"resourceType": "Observation"}`, sdk.CodeInvalid, "/resourceType", sdk.ErrInvalid},
-		{"unknown type", "", `{"resourceType": "Location"}`, sdk.CodeNotSupported, "/resourceType", sdk.ErrNotSupported},
+		{"unknown type", "", `{"resourceType": "HealthcareService"}`, sdk.CodeNotSupported, "/resourceType", sdk.ErrNotSupported},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,7 +34,7 @@ var resourceTypes = []string{
 	"Appointment", "AuditEvent", "Binary", "Bundle", "Claim", "Condition",
 	"Consent", "Coverage", "Device", "DiagnosticReport", "DocumentReference",
 	"Encounter", "ExplanationOfBenefit", "ImagingStudy", "Immunization",
-	"Media", "MedicationRequest", "Observation", "OperationOutcome",
+	"Location", "Media", "MedicationRequest", "Observation", "OperationOutcome",
 	"Organization", "Parameters", "Patient", "Practitioner",
 	"PractitionerRole", "Procedure", "Provenance", "ServiceRequest",
 }

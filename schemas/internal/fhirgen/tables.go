@@ -60,6 +60,7 @@ var requiredPrimitives = map[string][]string{
 	"ImagingStudy_Instance":               {"uid"},
 	"ImagingStudy_Series":                 {"uid"},
 	"Immunization":                        {"status"},
+	"Location_Position":                   {"longitude", "latitude"},
 	"Media":                               {"status"},
 	"MedicationRequest":                   {"status", "intent"},
 	"Narrative":                           {"status"},

@@ -1333,6 +1333,7 @@ type Segment struct {
 	EndNanos      int64                  `protobuf:"varint,2,opt,name=end_nanos,json=endNanos,proto3" json:"end_nanos,omitempty"`
 	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
 	Confidence    float64                `protobuf:"fixed64,4,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	Words         []*Word                `protobuf:"bytes,5,rep,name=words,proto3" json:"words,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1395,6 +1396,81 @@ func (x *Segment) GetConfidence() float64 {
 	return 0
 }
 
+func (x *Segment) GetWords() []*Word {
+	if x != nil {
+		return x.Words
+	}
+	return nil
+}
+
+type Word struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StartNanos    int64                  `protobuf:"varint,1,opt,name=start_nanos,json=startNanos,proto3" json:"start_nanos,omitempty"`
+	EndNanos      int64                  `protobuf:"varint,2,opt,name=end_nanos,json=endNanos,proto3" json:"end_nanos,omitempty"`
+	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	Confidence    float64                `protobuf:"fixed64,4,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Word) Reset() {
+	*x = Word{}
+	mi := &file_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Word) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Word) ProtoMessage() {}
+
+func (x *Word) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Word.ProtoReflect.Descriptor instead.
+func (*Word) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Word) GetStartNanos() int64 {
+	if x != nil {
+		return x.StartNanos
+	}
+	return 0
+}
+
+func (x *Word) GetEndNanos() int64 {
+	if x != nil {
+		return x.EndNanos
+	}
+	return 0
+}
+
+func (x *Word) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Word) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
 type Transcript struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
@@ -1408,7 +1484,7 @@ type Transcript struct {
 
 func (x *Transcript) Reset() {
 	*x = Transcript{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1496,7 @@ func (x *Transcript) String() string {
 func (*Transcript) ProtoMessage() {}
 
 func (x *Transcript) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1509,7 @@ func (x *Transcript) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transcript.ProtoReflect.Descriptor instead.
 func (*Transcript) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{23}
+	return file_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Transcript) GetText() string {
@@ -1484,7 +1560,7 @@ type TranscribeEvent struct {
 
 func (x *TranscribeEvent) Reset() {
 	*x = TranscribeEvent{}
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1572,7 @@ func (x *TranscribeEvent) String() string {
 func (*TranscribeEvent) ProtoMessage() {}
 
 func (x *TranscribeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1585,7 @@ func (x *TranscribeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranscribeEvent.ProtoReflect.Descriptor instead.
 func (*TranscribeEvent) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{24}
+	return file_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TranscribeEvent) GetEvent() isTranscribeEvent_Event {
@@ -1565,7 +1641,7 @@ type ImagingHeader struct {
 
 func (x *ImagingHeader) Reset() {
 	*x = ImagingHeader{}
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1653,7 @@ func (x *ImagingHeader) String() string {
 func (*ImagingHeader) ProtoMessage() {}
 
 func (x *ImagingHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1666,7 @@ func (x *ImagingHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImagingHeader.ProtoReflect.Descriptor instead.
 func (*ImagingHeader) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{25}
+	return file_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ImagingHeader) GetContentType() string {
@@ -1634,7 +1710,7 @@ type ImagingRequest struct {
 
 func (x *ImagingRequest) Reset() {
 	*x = ImagingRequest{}
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1646,7 +1722,7 @@ func (x *ImagingRequest) String() string {
 func (*ImagingRequest) ProtoMessage() {}
 
 func (x *ImagingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1659,7 +1735,7 @@ func (x *ImagingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImagingRequest.ProtoReflect.Descriptor instead.
 func (*ImagingRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{26}
+	return file_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ImagingRequest) GetPart() isImagingRequest_Part {
@@ -1715,7 +1791,7 @@ type ImagingResult struct {
 
 func (x *ImagingResult) Reset() {
 	*x = ImagingResult{}
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +1803,7 @@ func (x *ImagingResult) String() string {
 func (*ImagingResult) ProtoMessage() {}
 
 func (x *ImagingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +1816,7 @@ func (x *ImagingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImagingResult.ProtoReflect.Descriptor instead.
 func (*ImagingResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{27}
+	return file_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ImagingResult) GetReport() []byte {
@@ -1781,7 +1857,7 @@ type Study struct {
 
 func (x *Study) Reset() {
 	*x = Study{}
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +1869,7 @@ func (x *Study) String() string {
 func (*Study) ProtoMessage() {}
 
 func (x *Study) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +1882,7 @@ func (x *Study) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Study.ProtoReflect.Descriptor instead.
 func (*Study) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{28}
+	return file_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Study) GetImagingStudy() []byte {
@@ -1833,7 +1909,7 @@ type DeidentifyResult struct {
 
 func (x *DeidentifyResult) Reset() {
 	*x = DeidentifyResult{}
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +1921,7 @@ func (x *DeidentifyResult) String() string {
 func (*DeidentifyResult) ProtoMessage() {}
 
 func (x *DeidentifyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +1934,7 @@ func (x *DeidentifyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeidentifyResult.ProtoReflect.Descriptor instead.
 func (*DeidentifyResult) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{29}
+	return file_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeidentifyResult) GetProfile() string {
@@ -1888,7 +1964,7 @@ type DeidentifyResponse struct {
 
 func (x *DeidentifyResponse) Reset() {
 	*x = DeidentifyResponse{}
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1900,7 +1976,7 @@ func (x *DeidentifyResponse) String() string {
 func (*DeidentifyResponse) ProtoMessage() {}
 
 func (x *DeidentifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1913,7 +1989,7 @@ func (x *DeidentifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeidentifyResponse.ProtoReflect.Descriptor instead.
 func (*DeidentifyResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{30}
+	return file_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeidentifyResponse) GetPart() isDeidentifyResponse_Part {
@@ -1967,7 +2043,7 @@ type ChatMessage struct {
 
 func (x *ChatMessage) Reset() {
 	*x = ChatMessage{}
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1979,7 +2055,7 @@ func (x *ChatMessage) String() string {
 func (*ChatMessage) ProtoMessage() {}
 
 func (x *ChatMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1992,7 +2068,7 @@ func (x *ChatMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
 func (*ChatMessage) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{31}
+	return file_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ChatMessage) GetRole() string {
@@ -2022,7 +2098,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2034,7 +2110,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2047,7 +2123,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{32}
+	return file_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ChatRequest) GetModel() string {
@@ -2096,7 +2172,7 @@ type Usage struct {
 
 func (x *Usage) Reset() {
 	*x = Usage{}
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2108,7 +2184,7 @@ func (x *Usage) String() string {
 func (*Usage) ProtoMessage() {}
 
 func (x *Usage) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2121,7 +2197,7 @@ func (x *Usage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Usage.ProtoReflect.Descriptor instead.
 func (*Usage) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{33}
+	return file_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Usage) GetPromptTokens() int32 {
@@ -2157,7 +2233,7 @@ type ChatResponse struct {
 
 func (x *ChatResponse) Reset() {
 	*x = ChatResponse{}
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2245,7 @@ func (x *ChatResponse) String() string {
 func (*ChatResponse) ProtoMessage() {}
 
 func (x *ChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2258,7 @@ func (x *ChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
 func (*ChatResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{34}
+	return file_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ChatResponse) GetMessage() *ChatMessage {
@@ -2226,7 +2302,7 @@ type ChatEvent struct {
 
 func (x *ChatEvent) Reset() {
 	*x = ChatEvent{}
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2314,7 @@ func (x *ChatEvent) String() string {
 func (*ChatEvent) ProtoMessage() {}
 
 func (x *ChatEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2327,7 @@ func (x *ChatEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatEvent.ProtoReflect.Descriptor instead.
 func (*ChatEvent) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{35}
+	return file_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ChatEvent) GetEvent() isChatEvent_Event {
@@ -2305,7 +2381,7 @@ type Resource struct {
 
 func (x *Resource) Reset() {
 	*x = Resource{}
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2317,7 +2393,7 @@ func (x *Resource) String() string {
 func (*Resource) ProtoMessage() {}
 
 func (x *Resource) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2330,7 +2406,7 @@ func (x *Resource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource.ProtoReflect.Descriptor instead.
 func (*Resource) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{36}
+	return file_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Resource) GetJson() []byte {
@@ -2350,7 +2426,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2362,7 +2438,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2375,7 +2451,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{37}
+	return file_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReadRequest) GetResourceType() string {
@@ -2402,7 +2478,7 @@ type SearchParam struct {
 
 func (x *SearchParam) Reset() {
 	*x = SearchParam{}
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2414,7 +2490,7 @@ func (x *SearchParam) String() string {
 func (*SearchParam) ProtoMessage() {}
 
 func (x *SearchParam) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2427,7 +2503,7 @@ func (x *SearchParam) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchParam.ProtoReflect.Descriptor instead.
 func (*SearchParam) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{38}
+	return file_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SearchParam) GetName() string {
@@ -2455,7 +2531,7 @@ type SearchRequest struct {
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_plugin_proto_msgTypes[39]
+	mi := &file_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2467,7 +2543,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[39]
+	mi := &file_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2480,7 +2556,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{39}
+	return file_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SearchRequest) GetResourceType() string {
@@ -2515,7 +2591,7 @@ type SearchPage struct {
 
 func (x *SearchPage) Reset() {
 	*x = SearchPage{}
-	mi := &file_plugin_proto_msgTypes[40]
+	mi := &file_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2603,7 @@ func (x *SearchPage) String() string {
 func (*SearchPage) ProtoMessage() {}
 
 func (x *SearchPage) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[40]
+	mi := &file_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +2616,7 @@ func (x *SearchPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPage.ProtoReflect.Descriptor instead.
 func (*SearchPage) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{40}
+	return file_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SearchPage) GetResources() [][]byte {
@@ -2574,7 +2650,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_plugin_proto_msgTypes[41]
+	mi := &file_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2586,7 +2662,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[41]
+	mi := &file_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2599,7 +2675,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{41}
+	return file_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *UpdateRequest) GetJson() []byte {
@@ -2708,8 +2784,17 @@ const file_plugin_proto_rawDesc = "" +
 	"\x11TranscribeRequest\x12?\n" +
 	"\x06header\x18\x01 \x01(\v2%.healthhub.plugin.v1.TranscribeHeaderH\x00R\x06header\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
-	"\x04part\"{\n" +
+	"\x04part\"\xac\x01\n" +
 	"\aSegment\x12\x1f\n" +
+	"\vstart_nanos\x18\x01 \x01(\x03R\n" +
+	"startNanos\x12\x1b\n" +
+	"\tend_nanos\x18\x02 \x01(\x03R\bendNanos\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\x04 \x01(\x01R\n" +
+	"confidence\x12/\n" +
+	"\x05words\x18\x05 \x03(\v2\x19.healthhub.plugin.v1.WordR\x05words\"x\n" +
+	"\x04Word\x12\x1f\n" +
 	"\vstart_nanos\x18\x01 \x01(\x03R\n" +
 	"startNanos\x12\x1b\n" +
 	"\tend_nanos\x18\x02 \x01(\x03R\bendNanos\x12\x12\n" +
@@ -2846,7 +2931,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_plugin_proto_goTypes = []any{
 	(*Issue)(nil),              // 0: healthhub.plugin.v1.Issue
 	(*Outcome)(nil),            // 1: healthhub.plugin.v1.Outcome
@@ -2871,96 +2956,98 @@ var file_plugin_proto_goTypes = []any{
 	(*TranscribeHeader)(nil),   // 20: healthhub.plugin.v1.TranscribeHeader
 	(*TranscribeRequest)(nil),  // 21: healthhub.plugin.v1.TranscribeRequest
 	(*Segment)(nil),            // 22: healthhub.plugin.v1.Segment
-	(*Transcript)(nil),         // 23: healthhub.plugin.v1.Transcript
-	(*TranscribeEvent)(nil),    // 24: healthhub.plugin.v1.TranscribeEvent
-	(*ImagingHeader)(nil),      // 25: healthhub.plugin.v1.ImagingHeader
-	(*ImagingRequest)(nil),     // 26: healthhub.plugin.v1.ImagingRequest
-	(*ImagingResult)(nil),      // 27: healthhub.plugin.v1.ImagingResult
-	(*Study)(nil),              // 28: healthhub.plugin.v1.Study
-	(*DeidentifyResult)(nil),   // 29: healthhub.plugin.v1.DeidentifyResult
-	(*DeidentifyResponse)(nil), // 30: healthhub.plugin.v1.DeidentifyResponse
-	(*ChatMessage)(nil),        // 31: healthhub.plugin.v1.ChatMessage
-	(*ChatRequest)(nil),        // 32: healthhub.plugin.v1.ChatRequest
-	(*Usage)(nil),              // 33: healthhub.plugin.v1.Usage
-	(*ChatResponse)(nil),       // 34: healthhub.plugin.v1.ChatResponse
-	(*ChatEvent)(nil),          // 35: healthhub.plugin.v1.ChatEvent
-	(*Resource)(nil),           // 36: healthhub.plugin.v1.Resource
-	(*ReadRequest)(nil),        // 37: healthhub.plugin.v1.ReadRequest
-	(*SearchParam)(nil),        // 38: healthhub.plugin.v1.SearchParam
-	(*SearchRequest)(nil),      // 39: healthhub.plugin.v1.SearchRequest
-	(*SearchPage)(nil),         // 40: healthhub.plugin.v1.SearchPage
-	(*UpdateRequest)(nil),      // 41: healthhub.plugin.v1.UpdateRequest
-	nil,                        // 42: healthhub.plugin.v1.ObjectInfo.MetadataEntry
-	nil,                        // 43: healthhub.plugin.v1.PutHeader.MetadataEntry
-	nil,                        // 44: healthhub.plugin.v1.ImagingHeader.ParametersEntry
+	(*Word)(nil),               // 23: healthhub.plugin.v1.Word
+	(*Transcript)(nil),         // 24: healthhub.plugin.v1.Transcript
+	(*TranscribeEvent)(nil),    // 25: healthhub.plugin.v1.TranscribeEvent
+	(*ImagingHeader)(nil),      // 26: healthhub.plugin.v1.ImagingHeader
+	(*ImagingRequest)(nil),     // 27: healthhub.plugin.v1.ImagingRequest
+	(*ImagingResult)(nil),      // 28: healthhub.plugin.v1.ImagingResult
+	(*Study)(nil),              // 29: healthhub.plugin.v1.Study
+	(*DeidentifyResult)(nil),   // 30: healthhub.plugin.v1.DeidentifyResult
+	(*DeidentifyResponse)(nil), // 31: healthhub.plugin.v1.DeidentifyResponse
+	(*ChatMessage)(nil),        // 32: healthhub.plugin.v1.ChatMessage
+	(*ChatRequest)(nil),        // 33: healthhub.plugin.v1.ChatRequest
+	(*Usage)(nil),              // 34: healthhub.plugin.v1.Usage
+	(*ChatResponse)(nil),       // 35: healthhub.plugin.v1.ChatResponse
+	(*ChatEvent)(nil),          // 36: healthhub.plugin.v1.ChatEvent
+	(*Resource)(nil),           // 37: healthhub.plugin.v1.Resource
+	(*ReadRequest)(nil),        // 38: healthhub.plugin.v1.ReadRequest
+	(*SearchParam)(nil),        // 39: healthhub.plugin.v1.SearchParam
+	(*SearchRequest)(nil),      // 40: healthhub.plugin.v1.SearchRequest
+	(*SearchPage)(nil),         // 41: healthhub.plugin.v1.SearchPage
+	(*UpdateRequest)(nil),      // 42: healthhub.plugin.v1.UpdateRequest
+	nil,                        // 43: healthhub.plugin.v1.ObjectInfo.MetadataEntry
+	nil,                        // 44: healthhub.plugin.v1.PutHeader.MetadataEntry
+	nil,                        // 45: healthhub.plugin.v1.ImagingHeader.ParametersEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	0,  // 0: healthhub.plugin.v1.Outcome.issues:type_name -> healthhub.plugin.v1.Issue
 	2,  // 1: healthhub.plugin.v1.Info.data_use:type_name -> healthhub.plugin.v1.DataUse
 	3,  // 2: healthhub.plugin.v1.DescribeResponse.info:type_name -> healthhub.plugin.v1.Info
 	2,  // 3: healthhub.plugin.v1.ConfigureResponse.data_use:type_name -> healthhub.plugin.v1.DataUse
-	42, // 4: healthhub.plugin.v1.ObjectInfo.metadata:type_name -> healthhub.plugin.v1.ObjectInfo.MetadataEntry
-	43, // 5: healthhub.plugin.v1.PutHeader.metadata:type_name -> healthhub.plugin.v1.PutHeader.MetadataEntry
+	43, // 4: healthhub.plugin.v1.ObjectInfo.metadata:type_name -> healthhub.plugin.v1.ObjectInfo.MetadataEntry
+	44, // 5: healthhub.plugin.v1.PutHeader.metadata:type_name -> healthhub.plugin.v1.PutHeader.MetadataEntry
 	11, // 6: healthhub.plugin.v1.PutRequest.header:type_name -> healthhub.plugin.v1.PutHeader
 	10, // 7: healthhub.plugin.v1.GetResponse.info:type_name -> healthhub.plugin.v1.ObjectInfo
 	10, // 8: healthhub.plugin.v1.ListResponse.objects:type_name -> healthhub.plugin.v1.ObjectInfo
 	20, // 9: healthhub.plugin.v1.TranscribeRequest.header:type_name -> healthhub.plugin.v1.TranscribeHeader
-	22, // 10: healthhub.plugin.v1.Transcript.segments:type_name -> healthhub.plugin.v1.Segment
-	22, // 11: healthhub.plugin.v1.TranscribeEvent.segment:type_name -> healthhub.plugin.v1.Segment
-	23, // 12: healthhub.plugin.v1.TranscribeEvent.transcript:type_name -> healthhub.plugin.v1.Transcript
-	44, // 13: healthhub.plugin.v1.ImagingHeader.parameters:type_name -> healthhub.plugin.v1.ImagingHeader.ParametersEntry
-	25, // 14: healthhub.plugin.v1.ImagingRequest.header:type_name -> healthhub.plugin.v1.ImagingHeader
-	29, // 15: healthhub.plugin.v1.DeidentifyResponse.result:type_name -> healthhub.plugin.v1.DeidentifyResult
-	31, // 16: healthhub.plugin.v1.ChatRequest.messages:type_name -> healthhub.plugin.v1.ChatMessage
-	31, // 17: healthhub.plugin.v1.ChatResponse.message:type_name -> healthhub.plugin.v1.ChatMessage
-	33, // 18: healthhub.plugin.v1.ChatResponse.usage:type_name -> healthhub.plugin.v1.Usage
-	34, // 19: healthhub.plugin.v1.ChatEvent.response:type_name -> healthhub.plugin.v1.ChatResponse
-	38, // 20: healthhub.plugin.v1.SearchRequest.params:type_name -> healthhub.plugin.v1.SearchParam
-	4,  // 21: healthhub.plugin.v1.Plugin.Describe:input_type -> healthhub.plugin.v1.DescribeRequest
-	6,  // 22: healthhub.plugin.v1.Plugin.Configure:input_type -> healthhub.plugin.v1.ConfigureRequest
-	8,  // 23: healthhub.plugin.v1.Plugin.Health:input_type -> healthhub.plugin.v1.HealthRequest
-	12, // 24: healthhub.plugin.v1.Storage.Put:input_type -> healthhub.plugin.v1.PutRequest
-	13, // 25: healthhub.plugin.v1.Storage.Get:input_type -> healthhub.plugin.v1.GetRequest
-	15, // 26: healthhub.plugin.v1.Storage.Stat:input_type -> healthhub.plugin.v1.StatRequest
-	16, // 27: healthhub.plugin.v1.Storage.Delete:input_type -> healthhub.plugin.v1.DeleteRequest
-	18, // 28: healthhub.plugin.v1.Storage.List:input_type -> healthhub.plugin.v1.ListRequest
-	21, // 29: healthhub.plugin.v1.Transcriber.Transcribe:input_type -> healthhub.plugin.v1.TranscribeRequest
-	21, // 30: healthhub.plugin.v1.Transcriber.TranscribeStream:input_type -> healthhub.plugin.v1.TranscribeRequest
-	26, // 31: healthhub.plugin.v1.ImageAnalyzer.Analyze:input_type -> healthhub.plugin.v1.ImagingRequest
-	26, // 32: healthhub.plugin.v1.ImageAnalyzer.ReadStudy:input_type -> healthhub.plugin.v1.ImagingRequest
-	26, // 33: healthhub.plugin.v1.ImageAnalyzer.Deidentify:input_type -> healthhub.plugin.v1.ImagingRequest
-	32, // 34: healthhub.plugin.v1.ChatModel.Chat:input_type -> healthhub.plugin.v1.ChatRequest
-	32, // 35: healthhub.plugin.v1.ChatModel.ChatStream:input_type -> healthhub.plugin.v1.ChatRequest
-	37, // 36: healthhub.plugin.v1.EHRConnector.Read:input_type -> healthhub.plugin.v1.ReadRequest
-	39, // 37: healthhub.plugin.v1.EHRConnector.Search:input_type -> healthhub.plugin.v1.SearchRequest
-	36, // 38: healthhub.plugin.v1.EHRConnector.Create:input_type -> healthhub.plugin.v1.Resource
-	41, // 39: healthhub.plugin.v1.EHRConnector.Update:input_type -> healthhub.plugin.v1.UpdateRequest
-	36, // 40: healthhub.plugin.v1.EHRConnector.Transaction:input_type -> healthhub.plugin.v1.Resource
-	5,  // 41: healthhub.plugin.v1.Plugin.Describe:output_type -> healthhub.plugin.v1.DescribeResponse
-	7,  // 42: healthhub.plugin.v1.Plugin.Configure:output_type -> healthhub.plugin.v1.ConfigureResponse
-	9,  // 43: healthhub.plugin.v1.Plugin.Health:output_type -> healthhub.plugin.v1.HealthResponse
-	10, // 44: healthhub.plugin.v1.Storage.Put:output_type -> healthhub.plugin.v1.ObjectInfo
-	14, // 45: healthhub.plugin.v1.Storage.Get:output_type -> healthhub.plugin.v1.GetResponse
-	10, // 46: healthhub.plugin.v1.Storage.Stat:output_type -> healthhub.plugin.v1.ObjectInfo
-	17, // 47: healthhub.plugin.v1.Storage.Delete:output_type -> healthhub.plugin.v1.DeleteResponse
-	19, // 48: healthhub.plugin.v1.Storage.List:output_type -> healthhub.plugin.v1.ListResponse
-	23, // 49: healthhub.plugin.v1.Transcriber.Transcribe:output_type -> healthhub.plugin.v1.Transcript
-	24, // 50: healthhub.plugin.v1.Transcriber.TranscribeStream:output_type -> healthhub.plugin.v1.TranscribeEvent
-	27, // 51: healthhub.plugin.v1.ImageAnalyzer.Analyze:output_type -> healthhub.plugin.v1.ImagingResult
-	28, // 52: healthhub.plugin.v1.ImageAnalyzer.ReadStudy:output_type -> healthhub.plugin.v1.Study
-	30, // 53: healthhub.plugin.v1.ImageAnalyzer.Deidentify:output_type -> healthhub.plugin.v1.DeidentifyResponse
-	34, // 54: healthhub.plugin.v1.ChatModel.Chat:output_type -> healthhub.plugin.v1.ChatResponse
-	35, // 55: healthhub.plugin.v1.ChatModel.ChatStream:output_type -> healthhub.plugin.v1.ChatEvent
-	36, // 56: healthhub.plugin.v1.EHRConnector.Read:output_type -> healthhub.plugin.v1.Resource
-	40, // 57: healthhub.plugin.v1.EHRConnector.Search:output_type -> healthhub.plugin.v1.SearchPage
-	36, // 58: healthhub.plugin.v1.EHRConnector.Create:output_type -> healthhub.plugin.v1.Resource
-	36, // 59: healthhub.plugin.v1.EHRConnector.Update:output_type -> healthhub.plugin.v1.Resource
-	36, // 60: healthhub.plugin.v1.EHRConnector.Transaction:output_type -> healthhub.plugin.v1.Resource
-	41, // [41:61] is the sub-list for method output_type
-	21, // [21:41] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	23, // 10: healthhub.plugin.v1.Segment.words:type_name -> healthhub.plugin.v1.Word
+	22, // 11: healthhub.plugin.v1.Transcript.segments:type_name -> healthhub.plugin.v1.Segment
+	22, // 12: healthhub.plugin.v1.TranscribeEvent.segment:type_name -> healthhub.plugin.v1.Segment
+	24, // 13: healthhub.plugin.v1.TranscribeEvent.transcript:type_name -> healthhub.plugin.v1.Transcript
+	45, // 14: healthhub.plugin.v1.ImagingHeader.parameters:type_name -> healthhub.plugin.v1.ImagingHeader.ParametersEntry
+	26, // 15: healthhub.plugin.v1.ImagingRequest.header:type_name -> healthhub.plugin.v1.ImagingHeader
+	30, // 16: healthhub.plugin.v1.DeidentifyResponse.result:type_name -> healthhub.plugin.v1.DeidentifyResult
+	32, // 17: healthhub.plugin.v1.ChatRequest.messages:type_name -> healthhub.plugin.v1.ChatMessage
+	32, // 18: healthhub.plugin.v1.ChatResponse.message:type_name -> healthhub.plugin.v1.ChatMessage
+	34, // 19: healthhub.plugin.v1.ChatResponse.usage:type_name -> healthhub.plugin.v1.Usage
+	35, // 20: healthhub.plugin.v1.ChatEvent.response:type_name -> healthhub.plugin.v1.ChatResponse
+	39, // 21: healthhub.plugin.v1.SearchRequest.params:type_name -> healthhub.plugin.v1.SearchParam
+	4,  // 22: healthhub.plugin.v1.Plugin.Describe:input_type -> healthhub.plugin.v1.DescribeRequest
+	6,  // 23: healthhub.plugin.v1.Plugin.Configure:input_type -> healthhub.plugin.v1.ConfigureRequest
+	8,  // 24: healthhub.plugin.v1.Plugin.Health:input_type -> healthhub.plugin.v1.HealthRequest
+	12, // 25: healthhub.plugin.v1.Storage.Put:input_type -> healthhub.plugin.v1.PutRequest
+	13, // 26: healthhub.plugin.v1.Storage.Get:input_type -> healthhub.plugin.v1.GetRequest
+	15, // 27: healthhub.plugin.v1.Storage.Stat:input_type -> healthhub.plugin.v1.StatRequest
+	16, // 28: healthhub.plugin.v1.Storage.Delete:input_type -> healthhub.plugin.v1.DeleteRequest
+	18, // 29: healthhub.plugin.v1.Storage.List:input_type -> healthhub.plugin.v1.ListRequest
+	21, // 30: healthhub.plugin.v1.Transcriber.Transcribe:input_type -> healthhub.plugin.v1.TranscribeRequest
+	21, // 31: healthhub.plugin.v1.Transcriber.TranscribeStream:input_type -> healthhub.plugin.v1.TranscribeRequest
+	27, // 32: healthhub.plugin.v1.ImageAnalyzer.Analyze:input_type -> healthhub.plugin.v1.ImagingRequest
+	27, // 33: healthhub.plugin.v1.ImageAnalyzer.ReadStudy:input_type -> healthhub.plugin.v1.ImagingRequest
+	27, // 34: healthhub.plugin.v1.ImageAnalyzer.Deidentify:input_type -> healthhub.plugin.v1.ImagingRequest
+	33, // 35: healthhub.plugin.v1.ChatModel.Chat:input_type -> healthhub.plugin.v1.ChatRequest
+	33, // 36: healthhub.plugin.v1.ChatModel.ChatStream:input_type -> healthhub.plugin.v1.ChatRequest
+	38, // 37: healthhub.plugin.v1.EHRConnector.Read:input_type -> healthhub.plugin.v1.ReadRequest
+	40, // 38: healthhub.plugin.v1.EHRConnector.Search:input_type -> healthhub.plugin.v1.SearchRequest
+	37, // 39: healthhub.plugin.v1.EHRConnector.Create:input_type -> healthhub.plugin.v1.Resource
+	42, // 40: healthhub.plugin.v1.EHRConnector.Update:input_type -> healthhub.plugin.v1.UpdateRequest
+	37, // 41: healthhub.plugin.v1.EHRConnector.Transaction:input_type -> healthhub.plugin.v1.Resource
+	5,  // 42: healthhub.plugin.v1.Plugin.Describe:output_type -> healthhub.plugin.v1.DescribeResponse
+	7,  // 43: healthhub.plugin.v1.Plugin.Configure:output_type -> healthhub.plugin.v1.ConfigureResponse
+	9,  // 44: healthhub.plugin.v1.Plugin.Health:output_type -> healthhub.plugin.v1.HealthResponse
+	10, // 45: healthhub.plugin.v1.Storage.Put:output_type -> healthhub.plugin.v1.ObjectInfo
+	14, // 46: healthhub.plugin.v1.Storage.Get:output_type -> healthhub.plugin.v1.GetResponse
+	10, // 47: healthhub.plugin.v1.Storage.Stat:output_type -> healthhub.plugin.v1.ObjectInfo
+	17, // 48: healthhub.plugin.v1.Storage.Delete:output_type -> healthhub.plugin.v1.DeleteResponse
+	19, // 49: healthhub.plugin.v1.Storage.List:output_type -> healthhub.plugin.v1.ListResponse
+	24, // 50: healthhub.plugin.v1.Transcriber.Transcribe:output_type -> healthhub.plugin.v1.Transcript
+	25, // 51: healthhub.plugin.v1.Transcriber.TranscribeStream:output_type -> healthhub.plugin.v1.TranscribeEvent
+	28, // 52: healthhub.plugin.v1.ImageAnalyzer.Analyze:output_type -> healthhub.plugin.v1.ImagingResult
+	29, // 53: healthhub.plugin.v1.ImageAnalyzer.ReadStudy:output_type -> healthhub.plugin.v1.Study
+	31, // 54: healthhub.plugin.v1.ImageAnalyzer.Deidentify:output_type -> healthhub.plugin.v1.DeidentifyResponse
+	35, // 55: healthhub.plugin.v1.ChatModel.Chat:output_type -> healthhub.plugin.v1.ChatResponse
+	36, // 56: healthhub.plugin.v1.ChatModel.ChatStream:output_type -> healthhub.plugin.v1.ChatEvent
+	37, // 57: healthhub.plugin.v1.EHRConnector.Read:output_type -> healthhub.plugin.v1.Resource
+	41, // 58: healthhub.plugin.v1.EHRConnector.Search:output_type -> healthhub.plugin.v1.SearchPage
+	37, // 59: healthhub.plugin.v1.EHRConnector.Create:output_type -> healthhub.plugin.v1.Resource
+	37, // 60: healthhub.plugin.v1.EHRConnector.Update:output_type -> healthhub.plugin.v1.Resource
+	37, // 61: healthhub.plugin.v1.EHRConnector.Transaction:output_type -> healthhub.plugin.v1.Resource
+	42, // [42:62] is the sub-list for method output_type
+	22, // [22:42] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2980,20 +3067,20 @@ func file_plugin_proto_init() {
 		(*TranscribeRequest_Header)(nil),
 		(*TranscribeRequest_Chunk)(nil),
 	}
-	file_plugin_proto_msgTypes[24].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[25].OneofWrappers = []any{
 		(*TranscribeEvent_Segment)(nil),
 		(*TranscribeEvent_Transcript)(nil),
 	}
-	file_plugin_proto_msgTypes[26].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[27].OneofWrappers = []any{
 		(*ImagingRequest_Header)(nil),
 		(*ImagingRequest_Chunk)(nil),
 	}
-	file_plugin_proto_msgTypes[30].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[31].OneofWrappers = []any{
 		(*DeidentifyResponse_Chunk)(nil),
 		(*DeidentifyResponse_Result)(nil),
 	}
-	file_plugin_proto_msgTypes[32].OneofWrappers = []any{}
-	file_plugin_proto_msgTypes[35].OneofWrappers = []any{
+	file_plugin_proto_msgTypes[33].OneofWrappers = []any{}
+	file_plugin_proto_msgTypes[36].OneofWrappers = []any{
 		(*ChatEvent_Delta)(nil),
 		(*ChatEvent_Response)(nil),
 	}
@@ -3003,7 +3090,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

@@ -106,9 +106,11 @@ func baseWord(w string) string {
 
 // Segment converts the utterance to a segment. It reports false for an
 // utterance without words. The confidence is the mean posterior probability
-// of the words, or -1 when no word line was printed.
+// of the words, or -1 when no word line was printed. Silence and noise
+// markers are left out of Words.
 func (u *utterance) Segment() (sdk.Segment, bool) {
 	var words []string
+	var timed []sdk.Word
 	var first, last *recognisedWord
 	sum := 0.0
 	for i := range u.words {
@@ -121,6 +123,12 @@ func (u *utterance) Segment() (sdk.Segment, bool) {
 		}
 		last = w
 		words = append(words, baseWord(w.text))
+		timed = append(timed, sdk.Word{
+			Start:      seconds(w.start),
+			End:        seconds(w.end),
+			Text:       baseWord(w.text),
+			Confidence: max(0, min(1, w.posterior)),
+		})
 		sum += w.posterior
 	}
 
@@ -132,7 +140,7 @@ func (u *utterance) Segment() (sdk.Segment, bool) {
 		return sdk.Segment{}, false
 	}
 
-	segment := sdk.Segment{Text: text, Confidence: -1}
+	segment := sdk.Segment{Text: text, Confidence: -1, Words: timed}
 	if first != nil {
 		segment.Start = seconds(first.start)
 		segment.End = seconds(last.end)

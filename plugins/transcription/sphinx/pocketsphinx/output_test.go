@@ -71,6 +71,13 @@ func TestOutputParser(t *testing.T) {
 	// Mean posterior of the eight words, fillers excluded.
 	assert.InDelta(t, (0.998601+0.999600+0.998501+0.472940+0.834168+0.055875+0.050806+0.905008)/8, first.Confidence, 1e-9)
 
+	// Words carry their own times and posteriors; silence, noise and the
+	// sentence markers are left out, and "was(2)" is reported as "was".
+	require.Len(t, first.Words, 8)
+	assert.Equal(t, sdk.Word{Start: 3340 * time.Millisecond, End: 3550 * time.Millisecond, Text: "was", Confidence: 0.9996}, first.Words[1])
+	assert.Equal(t, "an", first.Words[3].Text, "[SPEECH] is not a word")
+	assert.Equal(t, "man", first.Words[7].Text)
+
 	assert.Equal(t, "ten of clubs", segments[1].Text)
 	assert.Equal(t, 9160*time.Millisecond, segments[1].Start)
 
@@ -85,6 +92,7 @@ func TestOutputParserHypothesisWithoutWords(t *testing.T) {
 	require.Len(t, segments, 2)
 	assert.Equal(t, "hello world", segments[0].Text)
 	assert.Equal(t, -1.0, segments[0].Confidence, "no word lines, no confidence")
+	assert.Empty(t, segments[0].Words)
 	assert.Equal(t, "second one", segments[1].Text)
 }
 

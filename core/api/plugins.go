@@ -1,0 +1,51 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/healthhub/healthhub/core/plugin"
+	"github.com/healthhub/healthhub/sdk"
+)
+
+// PluginHost is the part of the plugin host the /v1/plugins route reads;
+// *plugin.Host implements it.
+type PluginHost interface {
+	Statuses() []plugin.Status
+	CheckHealth(ctx context.Context, name string) error
+}
+
+// RegisterPlugins adds GET /v1/plugins, which lists the providers of host
+// with their state, a fresh health check and their data-use declaration.
+func (s *Server) RegisterPlugins(host PluginHost) {
+	s.Handle(Route{Method: http.MethodGet, Path: "/v1/plugins", Handler: func(w http.ResponseWriter, r *http.Request) error {
+		return writeJSON(w, http.StatusOK, map[string]any{"plugins": pluginStatuses(r.Context(), host)})
+	}})
+}
+
+type pluginStatus struct {
+	Name     string      `json:"name"`
+	Version  string      `json:"version"`
+	Kinds    []sdk.Kind  `json:"kinds"`
+	State    string      `json:"state"`
+	PID      int         `json:"pid,omitempty"`
+	Restarts int         `json:"restarts"`
+	Health   string      `json:"health"`
+	Error    string      `json:"error,omitempty"`
+	DataUse  sdk.DataUse `json:"data_use"`
+}
+
+func pluginStatuses(ctx context.Context, host PluginHost) []pluginStatus {
+	statuses := host.Statuses()
+	out := make([]pluginStatus, len(statuses))
+	for i, status := range statuses {
+		out[i] = pluginStatus{
+			Name: status.Name, Version: status.Version, Kinds: status.Kinds, State: string(status.State),
+			PID: status.PID, Restarts: status.Restarts, DataUse: status.DataUse, Health: "ok",
+		}
+		if err := host.CheckHealth(ctx, status.Name); err != nil {
+			out[i].Health, out[i].Error = "unhealthy", err.Error()
+		}
+	}
+	return out
+}

@@ -26,7 +26,8 @@ decision := {
 	"reasons": notes,
 	"obligations": obligations,
 } if {
-	allow
+	count(access.grants) > 0
+	count(denials) == 0
 } else := {
 	"allow": false,
 	"reasons": denials,
@@ -66,13 +67,6 @@ notes contains reason if some reason in breakglass.notes
 
 notes contains reason if some reason in egress.notes
 
-default allow := false
-
-allow if {
-	count(access.grants) > 0
-	count(denials) == 0
-}
-
 default audit_level := "standard"
 
 audit_level := "high" if {
@@ -87,7 +81,10 @@ audit_level := "high" if {
 
 audit_level := "high" if input.action == "export"
 
-audit_level := "high" if minimum.deidentified_only
+audit_level := "high" if {
+	"researcher" in input.subject.roles
+	minimum.deidentified_only
+}
 
 default review := false
 
@@ -98,11 +95,22 @@ review if {
 
 default reidentify := false
 
-reidentify if egress.reidentify
+reidentify if {
+	input.action == "chat"
+	egress.reidentify
+}
+
+# obligation_sets gathers the payload obligations of the concerns. Each body
+# starts with the input its concern's obligations need (minimum's need the
+# billing or researcher role), so that OPA's rule index skips the body for
+# other requests.
+obligation_sets contains set if {
+	"billing" in input.subject.roles
+	some set in minimum.obligations
+}
 
 obligation_sets contains set if {
-	some role in input.subject.roles
-	role in {"billing", "researcher"}
+	"researcher" in input.subject.roles
 	some set in minimum.obligations
 }
 
@@ -111,15 +119,17 @@ obligation_sets contains set if {
 	some set in egress.obligations
 }
 
+# Each concern gives its obligations as an object of sets, which union
+# merges kind by kind without iterating over the items.
 obligations := {"audit_level": audit_level, "review": review, "reidentify": reidentify} if {
 	count(obligation_sets) == 0
-} else := object.union(
-	{kind: items |
-		some kind in ["remove", "mask", "pseudonymize", "generalize_dates", "scrub_text"]
-		items := {item |
-			some obligation_set in obligation_sets
-			some item in object.get(obligation_set, kind, [])
-		}
-	},
-	{"audit_level": audit_level, "review": review, "reidentify": reidentify},
-)
+} else := {
+	"remove": union({items | some set in obligation_sets; items := object.get(set, "remove", set())}),
+	"mask": union({items | some set in obligation_sets; items := object.get(set, "mask", set())}),
+	"pseudonymize": union({items | some set in obligation_sets; items := object.get(set, "pseudonymize", set())}),
+	"generalize_dates": union({items | some set in obligation_sets; items := object.get(set, "generalize_dates", set())}),
+	"scrub_text": union({items | some set in obligation_sets; items := object.get(set, "scrub_text", set())}),
+	"audit_level": audit_level,
+	"review": review,
+	"reidentify": reidentify,
+}

@@ -32,3 +32,32 @@ test_malformed_time_denies if {
 	not d.allow
 	fixtures.codes(d) == {"request.time"}
 }
+
+# A researcher's analysis sent to a provider without a BAA carries the
+# obligations of both concerns, each attributed to its rule.
+test_obligations_of_two_concerns_merged if {
+	subject := fixtures.subject({"roles": ["researcher"], "purpose_of_use": "HRESCH"})
+	consent := fixtures.consent({"type": "permit", "purpose": fixtures.purpose("HRESCH")})
+	request := object.union(fixtures.request(subject, "analyze", object.union(fixtures.observation, {"type": "ImagingStudy"})), {
+		"provider": object.union(fixtures.llm_provider({"egress": true, "region": "us-east-1", "baa": false, "retention_days": 0}), {"kind": "imaging"}),
+		"context": {"consents": [consent]},
+	})
+	d := authz.decision with input as request with data.healthhub.config as {"allowed_regions": ["us-east-1"]}
+	d.allow
+	{"path": "Patient.name", "rule": "minimum.research"} in d.obligations.remove
+	{"path": "Patient.name", "rule": "egress.deidentify"} in d.obligations.remove
+	{"path": "Resource.identifier", "rule": "minimum.research"} in d.obligations.pseudonymize
+	{"path": "Resource.identifier", "rule": "egress.deidentify"} in d.obligations.pseudonymize
+	count(d.obligations.generalize_dates) == 2
+	d.obligations.mask == set()
+	d.obligations.audit_level == "high"
+}
+
+test_single_concern_obligations_keep_every_kind if {
+	subject := fixtures.subject({"roles": ["billing"], "purpose_of_use": "HPAYMT"})
+	d := authz.decision with input as fixtures.request(subject, "read", object.union(fixtures.observation, {"type": "Claim"}))
+	d.allow
+	count(d.obligations.remove) == 2
+	d.obligations.pseudonymize == set()
+	d.obligations.scrub_text == set()
+}

@@ -10,18 +10,14 @@ package healthhub.breakglass
 import data.healthhub.lib
 import data.healthhub.settings
 
-# active is true for a valid break-glass. The time checks are made again
-# here in positive form, so that a started_at that does not parse (an
-# undefined elapsed_ns when built-in errors are not raised) never
-# activates it.
+# active is true for a valid break-glass: one that no deny rule below
+# rejects. Those rules check the time window, so a started_at that does not
+# parse (an undefined elapsed_ns when built-in errors are not raised) or
+# lies outside the window never activates it.
 active if {
 	input.subject.break_glass
 	count(deny) == 0
-	elapsed_ns >= 0
-	elapsed_ns <= settings.break_glass_max_seconds * 1000000000
 }
-
-reason_text := trim_space(object.get(input.subject.break_glass, "reason", ""))
 
 deny contains {"code": "break_glass.role", "message": "break-glass is not available to the subject's roles"} if {
 	input.subject.break_glass
@@ -42,10 +38,12 @@ deny contains {"code": "break_glass.reason", "message": message} if {
 	])
 }
 
+# trim_space fails on a reason that is not a string, so such a reason is
+# never long enough.
 reason_long_enough if {
-	is_string(reason_text)
-	count(reason_text) >= settings.break_glass_min_reason_length
-	count(regex.split(`\s+`, reason_text)) >= settings.break_glass_min_reason_words
+	reason := trim_space(object.get(input.subject.break_glass, "reason", ""))
+	count(reason) >= settings.break_glass_min_reason_length
+	count(regex.split(`\s+`, reason)) >= settings.break_glass_min_reason_words
 }
 
 deny contains {"code": "break_glass.started_at", "message": "break-glass needs started_at, the RFC 3339 time it began"} if {
@@ -66,4 +64,7 @@ deny contains {"code": "break_glass.future", "message": "break-glass started_at 
 	elapsed_ns < 0
 }
 
-notes contains {"code": "break_glass.active", "message": "break-glass access: audited at level high and flagged for review"} if active
+notes contains {"code": "break_glass.active", "message": "break-glass access: audited at level high and flagged for review"} if {
+	input.subject.break_glass
+	active
+}

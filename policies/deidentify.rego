@@ -10,15 +10,26 @@
 # and extension('url') for the extensions with that url.
 package healthhub.deidentify
 
-person_types := ["Patient", "RelatedPerson", "Person"]
-
-person_elements := ["name", "telecom", "address", "photo", "contact"]
-
-remove_paths := {path |
-	some type in person_types
-	some element in person_elements
-	path := concat(".", [type, element])
-} | {
+# remove_paths are the names, contact details, photos and addresses of the
+# Patient, RelatedPerson and Person resources, the Patient extensions that
+# identify (mother's maiden name, birth place) and the displays of the
+# references to the patient.
+remove_paths := {
+	"Patient.name",
+	"Patient.telecom",
+	"Patient.address",
+	"Patient.photo",
+	"Patient.contact",
+	"RelatedPerson.name",
+	"RelatedPerson.telecom",
+	"RelatedPerson.address",
+	"RelatedPerson.photo",
+	"RelatedPerson.contact",
+	"Person.name",
+	"Person.telecom",
+	"Person.address",
+	"Person.photo",
+	"Person.contact",
 	"Patient.extension('http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName')",
 	"Patient.extension('http://hl7.org/fhir/StructureDefinition/patient-birthPlace')",
 	"Resource.subject.display",

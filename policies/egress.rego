@@ -76,5 +76,6 @@ reidentify if {
 }
 
 notes contains {"code": "egress.deidentify", "message": "the provider has no BAA: the payload is de-identified before it leaves"} if {
+	input.provider.data_use.egress == true
 	deidentify_required
 }

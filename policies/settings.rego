@@ -16,24 +16,37 @@ defaults := {
 	"require_scopes": true,
 }
 
-default provided := {}
-
-provided := data.healthhub.config
-
 # One rule per setting, so that a decision only pays for the settings it
-# reads.
-allowed_regions := object.get(provided, "allowed_regions", defaults.allowed_regions)
+# reads. Each takes the key of data.healthhub.config when it is there (even
+# false or empty) and the default otherwise.
+allowed_regions := value if {
+	value := data.healthhub.config.allowed_regions
+} else := defaults.allowed_regions
 
-break_glass_max_seconds := object.get(provided, "break_glass_max_seconds", defaults.break_glass_max_seconds)
+break_glass_max_seconds := value if {
+	value := data.healthhub.config.break_glass_max_seconds
+} else := defaults.break_glass_max_seconds
 
-break_glass_min_reason_length := object.get(provided, "break_glass_min_reason_length", defaults.break_glass_min_reason_length)
+break_glass_min_reason_length := value if {
+	value := data.healthhub.config.break_glass_min_reason_length
+} else := defaults.break_glass_min_reason_length
 
-break_glass_min_reason_words := object.get(provided, "break_glass_min_reason_words", defaults.break_glass_min_reason_words)
+break_glass_min_reason_words := value if {
+	value := data.healthhub.config.break_glass_min_reason_words
+} else := defaults.break_glass_min_reason_words
 
-break_glass_roles := object.get(provided, "break_glass_roles", defaults.break_glass_roles)
+break_glass_roles := value if {
+	value := data.healthhub.config.break_glass_roles
+} else := defaults.break_glass_roles
 
-sensitive_labels := object.get(provided, "sensitive_labels", defaults.sensitive_labels)
+sensitive_labels := value if {
+	value := data.healthhub.config.sensitive_labels
+} else := defaults.sensitive_labels
 
-max_retention_days := object.get(provided, "max_retention_days", defaults.max_retention_days)
+max_retention_days := value if {
+	value := data.healthhub.config.max_retention_days
+} else := defaults.max_retention_days
 
-require_scopes := object.get(provided, "require_scopes", defaults.require_scopes)
+require_scopes := value if {
+	value := data.healthhub.config.require_scopes
+} else := defaults.require_scopes

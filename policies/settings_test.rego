@@ -13,3 +13,9 @@ test_config_overrides_defaults if {
 	settings.allowed_regions == ["eu"] with data.healthhub.config as {"allowed_regions": ["eu"]}
 	settings.max_retention_days == 30 with data.healthhub.config as {"allowed_regions": ["eu"]}
 }
+
+test_config_false_and_empty_values_kept if {
+	settings.require_scopes == false with data.healthhub.config as {"require_scopes": false}
+	settings.break_glass_roles == [] with data.healthhub.config as {"break_glass_roles": []}
+	settings.break_glass_roles == ["clinician", "nurse"] with data.healthhub.config as {"require_scopes": false}
+}

@@ -286,3 +286,26 @@ func TestDecideTypedAndJSONAgree(t *testing.T) {
 		})
 	}
 }
+
+// A context that ends while the policy evaluates stops the evaluation: the
+// policy below would take seconds.
+func TestDecideContextEndsDuringEvaluation(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "authz.rego", minimalPolicy+`
+decision := {"allow": true, "reasons": [{"code": "test.slow", "message": "slow"}], "obligations": {"audit_level": "standard", "review": false, "reidentify": false}} if {
+	some i in numbers.range(1, 5000)
+	some j in numbers.range(1, 5000)
+	i * j == -1
+}
+`)
+	e := newEngine(t, Config{Dir: dir})
+	in := clinicianRead()
+	in.Action = "search"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	d, err := e.Decide(ctx, in)
+	require.ErrorIs(t, err, ErrEvaluation)
+	assert.False(t, d.Allow)
+	assert.Equal(t, []string{ReasonError}, reasonCodes(d))
+	assert.Contains(t, d.Reasons[0].Message, "eval_cancel_error")
+}

@@ -3,6 +3,8 @@ package policy
 import (
 	"errors"
 	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Decision is the outcome of one policy evaluation.
@@ -137,35 +139,56 @@ func denyDecision(code, message string) Decision {
 	}
 }
 
-// parseDecision reads the decision document the policy returned, as
-// rego.ResultSet gives it (map[string]any, []any, string, bool).
-func parseDecision(v any) (Decision, error) {
-	doc, ok := v.(map[string]any)
+// Keys of the decision document, built once.
+var (
+	keyAllow           = ast.StringTerm("allow")
+	keyReasons         = ast.StringTerm("reasons")
+	keyObligations     = ast.StringTerm("obligations")
+	keyMessage         = ast.StringTerm("message")
+	keyAuditLevel      = ast.StringTerm("audit_level")
+	keyReview          = ast.StringTerm("review")
+	keyReidentify      = ast.StringTerm("reidentify")
+	keyRemove          = ast.StringTerm("remove")
+	keyMask            = ast.StringTerm("mask")
+	keyPseudonymize    = ast.StringTerm("pseudonymize")
+	keyGeneralizeDates = ast.StringTerm("generalize_dates")
+	keyScrubText       = ast.StringTerm("scrub_text")
+	keyPath            = ast.StringTerm("path")
+	keyRule            = ast.StringTerm("rule")
+	keyPrecision       = ast.StringTerm("precision")
+	keyReplace         = ast.StringTerm("replace")
+)
+
+// parseDecision reads the decision document the policy returned, as a
+// Rego value. Arrays in the document may be Rego arrays or sets; a set is
+// read in its sorted order.
+func parseDecision(v ast.Value) (Decision, error) {
+	doc, ok := v.(ast.Object)
 	if !ok {
-		return Decision{}, fmt.Errorf("%w: want an object, got %T", ErrMalformed, v)
+		return Decision{}, fmt.Errorf("%w: want an object, got %s", ErrMalformed, ast.ValueName(v))
 	}
 	var d Decision
 	var err error
-	if d.Allow, ok = doc["allow"].(bool); !ok {
+	if d.Allow, ok = boolField(doc, keyAllow); !ok {
 		return Decision{}, fmt.Errorf("%w: allow is not a boolean", ErrMalformed)
 	}
-	if d.Reasons, err = parseReasons(doc["reasons"]); err != nil {
+	if d.Reasons, err = parseReasons(doc.Get(keyReasons)); err != nil {
 		return Decision{}, err
 	}
-	if d.Obligations, err = parseObligations(doc["obligations"]); err != nil {
+	if d.Obligations, err = parseObligations(doc.Get(keyObligations)); err != nil {
 		return Decision{}, err
 	}
 	return d, nil
 }
 
-func parseReasons(v any) ([]Reason, error) {
-	items, ok := v.([]any)
+func parseReasons(t *ast.Term) ([]Reason, error) {
+	items, ok := collectionItems(t)
 	if !ok || len(items) == 0 {
 		return nil, fmt.Errorf("%w: reasons is not a non-empty array", ErrMalformed)
 	}
 	reasons := make([]Reason, len(items))
 	for i, item := range items {
-		fields, err := stringFields(item, "code", "message")
+		fields, err := stringFields(item, keyCode, keyMessage)
 		if err != nil {
 			return nil, fmt.Errorf("%w: reasons[%d]: %w", ErrMalformed, i, err)
 		}
@@ -174,29 +197,33 @@ func parseReasons(v any) ([]Reason, error) {
 	return reasons, nil
 }
 
-func parseObligations(v any) (Obligations, error) {
-	doc, ok := v.(map[string]any)
-	if !ok {
+func parseObligations(t *ast.Term) (Obligations, error) {
+	var doc ast.Object
+	if t != nil {
+		doc, _ = t.Value.(ast.Object)
+	}
+	if doc == nil {
 		return Obligations{}, fmt.Errorf("%w: obligations is not an object", ErrMalformed)
 	}
 	var o Obligations
+	var ok bool
 	var err error
-	if o.AuditLevel, ok = doc["audit_level"].(string); !ok || (o.AuditLevel != AuditStandard && o.AuditLevel != AuditHigh) {
+	if o.AuditLevel, ok = stringField(doc, keyAuditLevel); !ok || (o.AuditLevel != AuditStandard && o.AuditLevel != AuditHigh) {
 		return Obligations{}, fmt.Errorf("%w: obligations.audit_level is not %q or %q", ErrMalformed, AuditStandard, AuditHigh)
 	}
-	if o.Review, ok = doc["review"].(bool); !ok {
+	if o.Review, ok = boolField(doc, keyReview); !ok {
 		return Obligations{}, fmt.Errorf("%w: obligations.review is not a boolean", ErrMalformed)
 	}
-	if o.Reidentify, ok = doc["reidentify"].(bool); !ok {
+	if o.Reidentify, ok = boolField(doc, keyReidentify); !ok {
 		return Obligations{}, fmt.Errorf("%w: obligations.reidentify is not a boolean", ErrMalformed)
 	}
-	if o.Remove, err = elementRules(doc, "remove"); err != nil {
+	if o.Remove, err = elementRules(doc, keyRemove); err != nil {
 		return Obligations{}, err
 	}
-	if o.Mask, err = elementRules(doc, "mask"); err != nil {
+	if o.Mask, err = elementRules(doc, keyMask); err != nil {
 		return Obligations{}, err
 	}
-	if o.Pseudonymize, err = elementRules(doc, "pseudonymize"); err != nil {
+	if o.Pseudonymize, err = elementRules(doc, keyPseudonymize); err != nil {
 		return Obligations{}, err
 	}
 	if o.GeneralizeDates, err = dateRules(doc); err != nil {
@@ -208,42 +235,62 @@ func parseObligations(v any) (Obligations, error) {
 	return o, nil
 }
 
-func ruleItems(doc map[string]any, key string) ([]any, error) {
-	v, present := doc[key]
-	if !present {
+// collectionItems returns the elements of an array or a set, a set's in
+// sorted order.
+func collectionItems(t *ast.Term) ([]*ast.Term, bool) {
+	if t == nil {
+		return nil, false
+	}
+	switch v := t.Value.(type) {
+	case *ast.Array:
+		items := make([]*ast.Term, v.Len())
+		for i := range items {
+			items[i] = v.Elem(i)
+		}
+		return items, true
+	case ast.Set:
+		return v.Slice(), true
+	default:
+		return nil, false
+	}
+}
+
+func ruleItems(doc ast.Object, key *ast.Term) ([]*ast.Term, error) {
+	t := doc.Get(key)
+	if t == nil {
 		return nil, nil
 	}
-	items, ok := v.([]any)
+	items, ok := collectionItems(t)
 	if !ok {
-		return nil, fmt.Errorf("%w: obligations.%s is not an array", ErrMalformed, key)
+		return nil, fmt.Errorf("%w: obligations.%s is not an array", ErrMalformed, termText(key))
 	}
 	return items, nil
 }
 
-func elementRules(doc map[string]any, key string) ([]ElementRule, error) {
+func elementRules(doc ast.Object, key *ast.Term) ([]ElementRule, error) {
 	items, err := ruleItems(doc, key)
 	if err != nil || len(items) == 0 {
 		return nil, err
 	}
 	rules := make([]ElementRule, len(items))
 	for i, item := range items {
-		fields, err := stringFields(item, "path", "rule")
+		fields, err := stringFields(item, keyPath, keyRule)
 		if err != nil {
-			return nil, fmt.Errorf("%w: obligations.%s[%d]: %w", ErrMalformed, key, i, err)
+			return nil, fmt.Errorf("%w: obligations.%s[%d]: %w", ErrMalformed, termText(key), i, err)
 		}
 		rules[i] = ElementRule{Path: fields[0], Rule: fields[1]}
 	}
 	return rules, nil
 }
 
-func dateRules(doc map[string]any) ([]DateRule, error) {
-	items, err := ruleItems(doc, "generalize_dates")
+func dateRules(doc ast.Object) ([]DateRule, error) {
+	items, err := ruleItems(doc, keyGeneralizeDates)
 	if err != nil || len(items) == 0 {
 		return nil, err
 	}
 	rules := make([]DateRule, len(items))
 	for i, item := range items {
-		fields, err := stringFields(item, "path", "precision", "rule")
+		fields, err := stringFields(item, keyPath, keyPrecision, keyRule)
 		if err == nil && fields[1] != PrecisionYear && fields[1] != PrecisionMonth {
 			err = fmt.Errorf("precision %q is not %q or %q", fields[1], PrecisionYear, PrecisionMonth)
 		}
@@ -255,14 +302,14 @@ func dateRules(doc map[string]any) ([]DateRule, error) {
 	return rules, nil
 }
 
-func scrubRules(doc map[string]any) ([]ScrubRule, error) {
-	items, err := ruleItems(doc, "scrub_text")
+func scrubRules(doc ast.Object) ([]ScrubRule, error) {
+	items, err := ruleItems(doc, keyScrubText)
 	if err != nil || len(items) == 0 {
 		return nil, err
 	}
 	rules := make([]ScrubRule, len(items))
 	for i, item := range items {
-		fields, err := stringFields(item, "path", "replace", "rule")
+		fields, err := stringFields(item, keyPath, keyReplace, keyRule)
 		if err == nil && fields[1] != ReplaceRedact && fields[1] != ReplacePseudonymize {
 			err = fmt.Errorf("replace %q is not %q or %q", fields[1], ReplaceRedact, ReplacePseudonymize)
 		}
@@ -274,20 +321,48 @@ func scrubRules(doc map[string]any) ([]ScrubRule, error) {
 	return rules, nil
 }
 
-// stringFields returns the string values of keys in the object v, in
-// order. Every key must be present with a non-empty string.
-func stringFields(v any, keys ...string) ([]string, error) {
-	doc, ok := v.(map[string]any)
+// maxFields is the most fields stringFields reads from one object.
+const maxFields = 3
+
+// stringFields returns the string values of keys in the object t, in
+// order, in an array so that reading a decision's many items allocates
+// nothing for them. Every key must be present with a non-empty string.
+func stringFields(t *ast.Term, keys ...*ast.Term) ([maxFields]string, error) {
+	var out [maxFields]string
+	doc, ok := t.Value.(ast.Object)
 	if !ok {
-		return nil, fmt.Errorf("not an object")
+		return out, fmt.Errorf("not an object")
 	}
-	out := make([]string, len(keys))
 	for i, key := range keys {
-		s, ok := doc[key].(string)
+		s, ok := stringField(doc, key)
 		if !ok || s == "" {
-			return nil, fmt.Errorf("%s is not a non-empty string", key)
+			return out, fmt.Errorf("%s is not a non-empty string", termText(key))
 		}
 		out[i] = s
 	}
 	return out, nil
+}
+
+func stringField(doc ast.Object, key *ast.Term) (string, bool) {
+	t := doc.Get(key)
+	if t == nil {
+		return "", false
+	}
+	s, ok := t.Value.(ast.String)
+	return string(s), ok
+}
+
+func boolField(doc ast.Object, key *ast.Term) (bool, bool) {
+	t := doc.Get(key)
+	if t == nil {
+		return false, false
+	}
+	b, ok := t.Value.(ast.Boolean)
+	return bool(b), ok
+}
+
+// termText returns the text of a key term, for error messages.
+func termText(key *ast.Term) string {
+	s, _ := key.Value.(ast.String)
+	return string(s)
 }

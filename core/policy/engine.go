@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -142,6 +143,14 @@ func (e *Engine) DecideJSON(ctx context.Context, input []byte) (Decision, error)
 	return set.decide(ctx, value)
 }
 
+// Evaluation options shared by every decision. Metrics are not collected,
+// and the result stays a Rego value, which parseDecision reads without the
+// conversion to map[string]any that OPA makes by default.
+var (
+	evalNoMetrics = rego.EvalMetrics(metrics.NoOp())
+	evalKeepAST   = rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t.Value, nil })
+)
+
 func (s *policySet) decide(ctx context.Context, input ast.Value, opts ...rego.EvalOption) (Decision, error) {
 	// OPA notices a cancelled context only at intervals, so a decision
 	// asked for after the request ended could still be evaluated.
@@ -149,7 +158,17 @@ func (s *policySet) decide(ctx context.Context, input ast.Value, opts ...rego.Ev
 		d := denyDecision(ReasonError, evalErrorMessage(err))
 		return s.finish(d), fmt.Errorf("%w: %w", ErrEvaluation, err)
 	}
-	opts = append(opts, rego.EvalParsedInput(input))
+
+	// Without an external cancel, OPA starts a goroutine per evaluation to
+	// watch ctx. context.AfterFunc watches it without a goroutine, and a
+	// context that cannot be cancelled needs no watching.
+	cancel := topdown.NewCancel()
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, cancel.Cancel)
+		defer stop()
+	}
+	opts = append(opts, rego.EvalParsedInput(input), rego.EvalExternalCancel(cancel), evalNoMetrics, evalKeepAST)
+
 	rs, err := s.query.Eval(ctx, opts...)
 	if err != nil {
 		d := denyDecision(ReasonError, evalErrorMessage(err))
@@ -159,7 +178,12 @@ func (s *policySet) decide(ctx context.Context, input ast.Value, opts ...rego.Ev
 		d := denyDecision(ReasonUndefined, "the policy produced no decision")
 		return s.finish(d), ErrUndefined
 	}
-	d, err := parseDecision(rs[0].Expressions[0].Value)
+	value, ok := rs[0].Expressions[0].Value.(ast.Value)
+	if !ok {
+		d := denyDecision(ReasonMalformed, "the policy decision is malformed")
+		return s.finish(d), fmt.Errorf("%w: the result is a %T, not a Rego value", ErrMalformed, rs[0].Expressions[0].Value)
+	}
+	d, err := parseDecision(value)
 	if err != nil {
 		d := denyDecision(ReasonMalformed, "the policy decision is malformed")
 		return s.finish(d), err

@@ -13,6 +13,43 @@ import (
 // Input. ASTValue is what Decide uses: BenchmarkInputConversion measures it
 // against building a map for rego.EvalInput, which OPA then converts.
 
+// Object keys of the input document. They are built once and shared by
+// every input, since OPA never changes a term of its input.
+var (
+	keySubject        = ast.StringTerm("subject")
+	keyAction         = ast.StringTerm("action")
+	keyResource       = ast.StringTerm("resource")
+	keyContext        = ast.StringTerm("context")
+	keyProvider       = ast.StringTerm("provider")
+	keyID             = ast.StringTerm("id")
+	keyRoles          = ast.StringTerm("roles")
+	keyTenant         = ast.StringTerm("tenant")
+	keyScopes         = ast.StringTerm("scopes")
+	keyPurposeOfUse   = ast.StringTerm("purpose_of_use")
+	keyPatient        = ast.StringTerm("patient")
+	keyBreakGlass     = ast.StringTerm("break_glass")
+	keyReason         = ast.StringTerm("reason")
+	keyStartedAt      = ast.StringTerm("started_at")
+	keyType           = ast.StringTerm("type")
+	keySecurityLabels = ast.StringTerm("security_labels")
+	keyPayload        = ast.StringTerm("payload")
+	keySystem         = ast.StringTerm("system")
+	keyCode           = ast.StringTerm("code")
+	keyDisplay        = ast.StringTerm("display")
+	keyKind           = ast.StringTerm("kind")
+	keyName           = ast.StringTerm("name")
+	keyVersion        = ast.StringTerm("version")
+	keyDataUse        = ast.StringTerm("data_use")
+	keyEgress         = ast.StringTerm("egress")
+	keyBAA            = ast.StringTerm("baa")
+	keyRetentionDays  = ast.StringTerm("retention_days")
+	keyHosts          = ast.StringTerm("hosts")
+	keyRegion         = ast.StringTerm("region")
+	keyTime           = ast.StringTerm("time")
+	keyRequestID      = ast.StringTerm("request_id")
+	keyConsents       = ast.StringTerm("consents")
+)
+
 // ASTValue converts the input to the Rego value the policies see. Raw JSON
 // (payload and consents) is parsed with numbers kept exactly as written.
 func (in *Input) ASTValue() (ast.Value, error) {
@@ -24,110 +61,107 @@ func (in *Input) ASTValue() (ast.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	items := [][2]*ast.Term{
-		ast.Item(ast.StringTerm("subject"), in.Subject.astTerm()),
-		ast.Item(ast.StringTerm("action"), ast.StringTerm(in.Action)),
-		ast.Item(ast.StringTerm("resource"), resource),
-		ast.Item(ast.StringTerm("context"), context),
-	}
+	items := make([][2]*ast.Term, 4, 5)
+	items[0] = ast.Item(keySubject, in.Subject.astTerm())
+	items[1] = ast.Item(keyAction, ast.StringTerm(in.Action))
+	items[2] = ast.Item(keyResource, resource)
+	items[3] = ast.Item(keyContext, context)
 	if in.Provider != nil {
-		items = append(items, ast.Item(ast.StringTerm("provider"), in.Provider.astTerm()))
+		items = append(items, ast.Item(keyProvider, in.Provider.astTerm()))
 	}
 	return ast.NewObject(items...), nil
 }
 
 func (s *Subject) astTerm() *ast.Term {
-	items := [][2]*ast.Term{
-		stringItem("id", s.ID),
-		ast.Item(ast.StringTerm("roles"), stringsTerm(s.Roles)),
-		stringItem("tenant", s.Tenant),
-	}
+	items := make([][2]*ast.Term, 3, 7)
+	items[0] = stringItem(keyID, s.ID)
+	items[1] = ast.Item(keyRoles, stringsTerm(s.Roles))
+	items[2] = stringItem(keyTenant, s.Tenant)
 	if s.Scopes != nil {
-		items = append(items, ast.Item(ast.StringTerm("scopes"), stringsTerm(s.Scopes)))
+		items = append(items, ast.Item(keyScopes, stringsTerm(s.Scopes)))
 	}
 	if s.PurposeOfUse != "" {
-		items = append(items, stringItem("purpose_of_use", s.PurposeOfUse))
+		items = append(items, stringItem(keyPurposeOfUse, s.PurposeOfUse))
 	}
 	if s.Patient != "" {
-		items = append(items, stringItem("patient", s.Patient))
+		items = append(items, stringItem(keyPatient, s.Patient))
 	}
 	if s.BreakGlass != nil {
 		breakGlass := ast.ObjectTerm(
-			stringItem("reason", s.BreakGlass.Reason),
-			stringItem("started_at", formatTime(s.BreakGlass.StartedAt)),
+			stringItem(keyReason, s.BreakGlass.Reason),
+			stringItem(keyStartedAt, formatTime(s.BreakGlass.StartedAt)),
 		)
-		items = append(items, ast.Item(ast.StringTerm("break_glass"), breakGlass))
+		items = append(items, ast.Item(keyBreakGlass, breakGlass))
 	}
 	return ast.ObjectTerm(items...)
 }
 
 func (r *Resource) astTerm() (*ast.Term, error) {
-	items := [][2]*ast.Term{
-		stringItem("type", r.Type),
-		stringItem("tenant", r.Tenant),
-	}
+	items := make([][2]*ast.Term, 2, 6)
+	items[0] = stringItem(keyType, r.Type)
+	items[1] = stringItem(keyTenant, r.Tenant)
 	if r.ID != "" {
-		items = append(items, stringItem("id", r.ID))
+		items = append(items, stringItem(keyID, r.ID))
 	}
 	if r.Patient != "" {
-		items = append(items, stringItem("patient", r.Patient))
+		items = append(items, stringItem(keyPatient, r.Patient))
 	}
 	if len(r.SecurityLabels) > 0 {
 		labels := make([]*ast.Term, len(r.SecurityLabels))
 		for i, c := range r.SecurityLabels {
 			labels[i] = c.astTerm()
 		}
-		items = append(items, ast.Item(ast.StringTerm("security_labels"), ast.ArrayTerm(labels...)))
+		items = append(items, ast.Item(keySecurityLabels, ast.ArrayTerm(labels...)))
 	}
 	if len(r.Payload) > 0 {
 		payload, err := rawValue(r.Payload)
 		if err != nil {
 			return nil, fmt.Errorf("policy input: resource.payload: %w", err)
 		}
-		items = append(items, ast.Item(ast.StringTerm("payload"), ast.NewTerm(payload)))
+		items = append(items, ast.Item(keyPayload, ast.NewTerm(payload)))
 	}
 	return ast.ObjectTerm(items...), nil
 }
 
 func (c Coding) astTerm() *ast.Term {
-	items := [][2]*ast.Term{stringItem("code", c.Code)}
+	items := make([][2]*ast.Term, 1, 3)
+	items[0] = stringItem(keyCode, c.Code)
 	if c.System != "" {
-		items = append(items, stringItem("system", c.System))
+		items = append(items, stringItem(keySystem, c.System))
 	}
 	if c.Display != "" {
-		items = append(items, stringItem("display", c.Display))
+		items = append(items, stringItem(keyDisplay, c.Display))
 	}
 	return ast.ObjectTerm(items...)
 }
 
 func (p *Provider) astTerm() *ast.Term {
 	use := p.DataUse
-	dataUse := []([2]*ast.Term){
-		ast.Item(ast.StringTerm("egress"), ast.BooleanTerm(use.Egress)),
-		ast.Item(ast.StringTerm("baa"), ast.BooleanTerm(use.BAA)),
-		ast.Item(ast.StringTerm("retention_days"), ast.IntNumberTerm(use.RetentionDays)),
-	}
+	dataUse := make([][2]*ast.Term, 3, 5)
+	dataUse[0] = ast.Item(keyEgress, ast.InternedTerm(use.Egress))
+	dataUse[1] = ast.Item(keyBAA, ast.InternedTerm(use.BAA))
+	dataUse[2] = ast.Item(keyRetentionDays, ast.InternedTerm(use.RetentionDays))
 	if len(use.Hosts) > 0 {
-		dataUse = append(dataUse, ast.Item(ast.StringTerm("hosts"), stringsTerm(use.Hosts)))
+		dataUse = append(dataUse, ast.Item(keyHosts, stringsTerm(use.Hosts)))
 	}
 	if use.Region != "" {
-		dataUse = append(dataUse, stringItem("region", use.Region))
+		dataUse = append(dataUse, stringItem(keyRegion, use.Region))
 	}
 	return ast.ObjectTerm(
-		stringItem("kind", string(p.Kind)),
-		stringItem("name", p.Name),
-		stringItem("version", p.Version),
-		ast.Item(ast.StringTerm("data_use"), ast.ObjectTerm(dataUse...)),
+		stringItem(keyKind, string(p.Kind)),
+		stringItem(keyName, p.Name),
+		stringItem(keyVersion, p.Version),
+		ast.Item(keyDataUse, ast.ObjectTerm(dataUse...)),
 	)
 }
 
 func (c *Context) astTerm() (*ast.Term, error) {
-	var items [][2]*ast.Term
+	items := make([][2]*ast.Term, 0, 3)
 	if !c.Time.IsZero() {
-		items = append(items, stringItem("time", formatTime(c.Time)))
+		items = append(items, stringItem(keyTime, formatTime(c.Time)))
 	}
 	if c.RequestID != "" {
-		items = append(items, stringItem("request_id", c.RequestID))
+		items = append(items, stringItem(keyRequestID, c.RequestID))
 	}
 	if len(c.Consents) > 0 {
 		consents := make([]*ast.Term, len(c.Consents))
@@ -138,13 +172,13 @@ func (c *Context) astTerm() (*ast.Term, error) {
 			}
 			consents[i] = ast.NewTerm(v)
 		}
-		items = append(items, ast.Item(ast.StringTerm("consents"), ast.ArrayTerm(consents...)))
+		items = append(items, ast.Item(keyConsents, ast.ArrayTerm(consents...)))
 	}
 	return ast.ObjectTerm(items...), nil
 }
 
-func stringItem(key, value string) [2]*ast.Term {
-	return ast.Item(ast.StringTerm(key), ast.StringTerm(value))
+func stringItem(key *ast.Term, value string) [2]*ast.Term {
+	return ast.Item(key, ast.StringTerm(value))
 }
 
 func stringsTerm(values []string) *ast.Term {

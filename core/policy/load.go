@@ -146,7 +146,10 @@ func build(ctx context.Context, source string, files []sourceFile, doc map[strin
 		return nil, newLoadError(source, failures)
 	}
 
-	store := inmem.NewFromObjectWithOpts(map[string]any{"healthhub": map[string]any{"config": doc}}, inmem.OptRoundTripOnWrite(false))
+	// The store keeps the data document as Rego values, so that a decision
+	// reading a setting does not convert it from Go values again.
+	store := inmem.NewFromObjectWithOpts(map[string]any{"healthhub": map[string]any{"config": doc}},
+		inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 	query, err := rego.New(
 		rego.Query(DecisionQuery),
 		rego.Compiler(compiler),

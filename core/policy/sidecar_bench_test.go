@@ -31,13 +31,7 @@ func BenchmarkSidecar(b *testing.B) {
 	url, pid := startSidecar(b, bin)
 	client := &http.Client{Timeout: 5 * time.Second}
 
-	for _, tc := range []struct {
-		name  string
-		input *Input
-	}{
-		{"clinician_read", clinicianRead()},
-		{"break_glass", breakGlassRead()},
-	} {
+	for _, tc := range benchCases() {
 		b.Run(tc.name, func(b *testing.B) {
 			body, err := json.Marshal(map[string]any{"input": tc.input})
 			require.NoError(b, err)
@@ -60,13 +54,13 @@ func BenchmarkSidecar(b *testing.B) {
 	}
 }
 
-// startSidecar runs opa with the embedded policies and the default
-// configuration document on a free loopback port, and stops it when the
+// startSidecar runs opa with the embedded policies and the configuration
+// document of benchConfig on a free loopback port, and stops it when the
 // benchmark ends. It returns the decision URL and the process id.
 func startSidecar(b *testing.B, bin string) (string, int) {
 	b.Helper()
 	dir := copyPolicies(b)
-	doc, err := Config{}.DataDocument()
+	doc, err := benchConfig.DataDocument()
 	require.NoError(b, err)
 	data, err := json.Marshal(map[string]any{"healthhub": map[string]any{"config": doc}})
 	require.NoError(b, err)

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,6 +43,10 @@ type Store struct {
 	root      *os.Root
 	masterKey []byte
 	maxSize   int64
+
+	// dirs is held shared by a Put from creating a directory until its
+	// temporary file is in it, and exclusively by a Delete while it prunes.
+	dirs sync.RWMutex
 }
 
 var (
@@ -121,16 +126,15 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts sdk.Pu
 }
 
 // createTemp creates a new temporary file in dir, creating dir as needed.
-// A concurrent Delete may remove an empty dir between the two steps, so the
-// creation is tried twice.
+// Once the file exists the directory is not empty, so removeEmptyDirs leaves
+// it alone. Another process sharing the root may still prune a directory
+// between the two steps, so the creation is tried up to three times.
 func (s *Store) createTemp(dir string) (*os.File, error) {
+	s.dirs.RLock()
+	defer s.dirs.RUnlock()
 	var lastErr error
-	for range 2 {
-		if err := s.root.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		name := path.Join(dir, tempPrefix+rand.Text())
-		f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	for range 3 {
+		f, err := s.tryCreateTemp(dir)
 		if err == nil {
 			return f, nil
 		}
@@ -140,6 +144,14 @@ func (s *Store) createTemp(dir string) (*os.File, error) {
 		}
 	}
 	return nil, lastErr
+}
+
+func (s *Store) tryCreateTemp(dir string) (*os.File, error) {
+	if err := s.root.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	name := path.Join(dir, tempPrefix+rand.Text())
+	return s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 }
 
 // writeObject writes the content, trailer and footer of an object to f.
@@ -401,6 +413,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // empty. Remove fails on a directory that is not empty, which ends the walk;
 // that failure is expected and not reported.
 func (s *Store) removeEmptyDirs(dir string) {
+	s.dirs.Lock()
+	defer s.dirs.Unlock()
 	for dir != "." {
 		if err := s.root.Remove(dir); err != nil {
 			return

@@ -167,6 +167,36 @@ func TestDeleteRemovesEmptyDirectories(t *testing.T) {
 	assert.ErrorIs(t, err, sdk.ErrNotFound)
 }
 
+// Two writers keep emptying and refilling the same parent directories, so a
+// Delete often prunes a parent that the other writer's Put is creating.
+func TestPutDeleteSiblingDirectories(t *testing.T) {
+	s := openStore(t, Config{})
+	const workers, rounds = 2, 400
+	errs := make(chan error, workers*rounds)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			ctx := context.Background()
+			for i := range rounds {
+				key := fmt.Sprintf("shared/deep/w%d/o%d", w, i)
+				if _, err := s.Put(ctx, key, strings.NewReader("x"), sdk.PutOptions{Size: 1}); err != nil {
+					errs <- err
+					continue
+				}
+				if err := s.Delete(ctx, key); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	assert.NoDirExists(t, filepath.Join(s.root.Name(), "shared"))
+}
+
 func TestReplaceIsAtomic(t *testing.T) {
 	s := openStore(t, Config{EncryptionKey: newTestKey(t)})
 	versions := [][]byte{

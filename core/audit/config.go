@@ -8,16 +8,15 @@ import (
 	"github.com/healthhub/healthhub/core/internal/sqldb"
 )
 
-// Config selects and tunes the audit trail's database, which is the
-// resource store's database. The zero value is SQLite at ./data/hub.db
-// with synchronous=FULL.
+// Config selects and tunes the audit trail's database. The zero value is
+// SQLite at ./data/audit.db with synchronous=FULL.
 type Config struct {
 	// Driver is "sqlite" or "postgres". Default "sqlite".
 	Driver string `json:"driver,omitempty"`
-	// DataDir is the hub's data directory; the SQLite database is
-	// DataDir/hub.db unless Path is set. Default "./data".
+	// DataDir is the hub's data directory. The SQLite database is
+	// DataDir/audit.db unless Path is set. Default "./data".
 	DataDir string `json:"data_dir,omitempty"`
-	// Path is the SQLite database file. Default DataDir/hub.db.
+	// Path is the SQLite database file. Default DataDir/audit.db.
 	Path string `json:"path,omitempty"`
 	// URL is the PostgreSQL connection URL. Required for the postgres
 	// driver.
@@ -105,8 +104,13 @@ func KeyPath(dataDir string) string {
 	return filepath.Join(dataDir, KeyFile)
 }
 
+// DatabaseFile is the audit trail's SQLite file in the data directory. It is
+// apart from the store's file because SQLite serializes the commits to one
+// file, which made every audited write wait for two commits in turn.
+const DatabaseFile = "audit.db"
+
 // DatabasePath returns the SQLite database file: path when set, otherwise
-// hub.db in dataDir (./data when empty). The store uses the same file.
+// DatabaseFile in dataDir (./data when empty).
 func DatabasePath(dataDir, path string) string {
 	if path != "" {
 		return path
@@ -114,7 +118,7 @@ func DatabasePath(dataDir, path string) string {
 	if dataDir == "" {
 		dataDir = "./data"
 	}
-	return filepath.Join(dataDir, "hub.db")
+	return filepath.Join(dataDir, DatabaseFile)
 }
 
 func orDefault(v, def int) int {

@@ -19,7 +19,7 @@ type auditFlags struct {
 }
 
 func (f *auditFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./data", "hub data directory holding hub.db and the audit key")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./data", "hub data directory holding audit.db and the audit key")
 	cmd.Flags().StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL of the hub database; overrides the SQLite file in --data-dir")
 	cmd.Flags().StringVar(&f.tenant, "tenant", "", "check or export only this tenant (default: every tenant)")
 }

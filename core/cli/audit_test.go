@@ -52,7 +52,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	assert.Equal(t, ExitOK, code)
 	assert.Contains(t, out, "1 tenants, 1 events")
 
-	db, err := sql.Open("sqlite", filepath.Join(dir, "hub.db"))
+	db, err := sql.Open("sqlite", filepath.Join(dir, audit.DatabaseFile))
 	require.NoError(t, err)
 	defer db.Close()
 	_, err = db.Exec(`UPDATE audit_events SET subject = 'intruder' WHERE tenant = 'acme' AND seq = 2`)

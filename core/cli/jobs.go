@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/healthhub/healthhub/core/audit"
 	"github.com/healthhub/healthhub/core/config"
 	"github.com/healthhub/healthhub/core/jobs"
+	"github.com/healthhub/healthhub/core/store"
 )
 
 func newJobsCommand() *cobra.Command {
@@ -57,7 +57,7 @@ func jobDatabase(cfg *config.Config) jobs.Database {
 	if dataDir == "" {
 		dataDir = cfg.DataPath()
 	}
-	return jobs.Database{Driver: cfg.Store.Driver, Path: audit.DatabasePath(dataDir, cfg.Store.Path), URL: cfg.Store.URL}
+	return jobs.Database{Driver: cfg.Store.Driver, Path: store.DatabasePath(dataDir, cfg.Store.Path), URL: cfg.Store.URL}
 }
 
 func newJobsListCommand() *cobra.Command {

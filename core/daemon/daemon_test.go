@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"database/sql"
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"testing"
 
@@ -22,4 +24,31 @@ func TestPluginConfigPutsObjectsInDataDir(t *testing.T) {
 	got = pluginConfig(cfg)
 	require.Len(t, got.Plugins, 2)
 	assert.JSONEq(t, `{"root":"/mnt/objects"}`, string(got.Plugins["storage-fs"]), "an explicit setting wins")
+}
+
+func TestAuditTrailInOwnSQLiteFile(t *testing.T) {
+	var dataDir string
+	h := newInProcessHub(t, func(cfg *config.Config) { dataDir = cfg.DataDir })
+	status, body := h.do(t, http.MethodPost, "/fhir/Patient", "application/fhir+json", []byte(`{"resourceType":"Patient","name":[{"family":"Okafor"}]}`))
+	require.Equal(t, http.StatusCreated, status, string(body))
+
+	assert.Equal(t, 0, countRows(t, filepath.Join(dataDir, "hub.db"), "audit_events"), "no audit events in the store's file")
+	assert.Positive(t, countRows(t, filepath.Join(dataDir, "audit.db"), "audit_events"))
+}
+
+// countRows returns the rows of table in the SQLite file at path, or 0 when
+// the file has no such table.
+func countRows(t *testing.T, path, table string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	require.NoError(t, err)
+	defer db.Close()
+	var tables int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&tables))
+	if tables == 0 {
+		return 0
+	}
+	var rows int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM `+table).Scan(&rows))
+	return rows
 }

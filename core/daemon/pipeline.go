@@ -77,7 +77,7 @@ func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, h
 // openJobs opens the job queue in the store's database, registers the
 // provider jobs and starts working them.
 func openJobs(ctx context.Context, cfg *config.Config, storeCfg store.Config, pipeline *api.Pipeline, logger *slog.Logger) (*jobs.Queue, error) {
-	db := jobs.Database{Driver: storeCfg.Driver, Path: audit.DatabasePath(storeCfg.DataDir, storeCfg.Path), URL: storeCfg.URL}
+	db := jobs.Database{Driver: storeCfg.Driver, Path: store.DatabasePath(storeCfg.DataDir, storeCfg.Path), URL: storeCfg.URL}
 	queue, err := jobs.Open(ctx, cfg.Jobs, db, logger.With("component", "jobs"))
 	if err != nil {
 		return nil, err

@@ -56,6 +56,36 @@ type searchset struct {
 	} `json:"entry"`
 }
 
+// reviewDetails returns the entity details of each AuditEvent in a Bundle,
+// by detail type.
+func reviewDetails(t *testing.T, body []byte) []map[string]string {
+	t.Helper()
+	var bundle struct {
+		Entry []struct {
+			Resource struct {
+				Entity []struct {
+					Detail []struct {
+						Type        string `json:"type"`
+						ValueString string `json:"valueString"`
+					} `json:"detail"`
+				} `json:"entity"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	require.NoError(t, json.Unmarshal(body, &bundle))
+	var out []map[string]string
+	for _, entry := range bundle.Entry {
+		details := map[string]string{}
+		for _, entity := range entry.Resource.Entity {
+			for _, d := range entity.Detail {
+				details[d.Type] = d.ValueString
+			}
+		}
+		out = append(out, details)
+	}
+	return out
+}
+
 func outcomeCodes(t *testing.T, body []byte) (string, []string) {
 	t.Helper()
 	var outcome struct {
@@ -182,6 +212,13 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, string(body))
 		assert.Contains(t, string(body), "dr-south", "the break-glass read is recorded")
 		assert.Contains(t, string(body), "bill")
+
+		status, body = hub.call(t, http.MethodGet, "/v1/audit?patient="+patientID+"&review=true", admin, nil, nil)
+		require.Equal(t, http.StatusOK, status, string(body))
+		flagged := reviewDetails(t, body)
+		require.Len(t, flagged, 1, "only the break-glass read is flagged for review")
+		assert.Equal(t, "high", flagged[0]["audit-level"])
+		assert.Equal(t, "true", flagged[0]["review"])
 
 		hub.stop(t)
 		verify := exec.Command(hubBinary, "audit", "verify", "--data-dir", hub.dataDir)

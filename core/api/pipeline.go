@@ -287,6 +287,8 @@ func auditEvent(req *request, action, resourceType, id, patient string, decision
 		PurposeOfUse: req.principal.PurposeOfUse,
 		DecisionID:   decision.ID,
 		Decision:     audit.Deny,
+		Level:        decision.Obligations.AuditLevel,
+		Review:       decision.Obligations.Review,
 		Outcome:      "success",
 	}
 	if decision.Allow {

@@ -31,8 +31,8 @@ type v1Routes struct {
 }
 
 // auditQuery returns the subject's tenant's audit events as a Bundle of
-// FHIR AuditEvent resources, filtered by patient, subject and time. The
-// query is itself audited.
+// FHIR AuditEvent resources, filtered by patient, subject, time and the
+// review flag. The query is itself audited.
 func (v *v1Routes) auditQuery(w http.ResponseWriter, r *http.Request) error {
 	if err := requireRole(r, RoleAdmin); err != nil {
 		return err
@@ -48,6 +48,13 @@ func (v *v1Routes) auditQuery(w http.ResponseWriter, r *http.Request) error {
 			}
 			*target = t
 		}
+	}
+	switch review := query.Get("review"); review {
+	case "", "false":
+	case "true":
+		filter.Review = true
+	default:
+		return issueAt(sdk.CodeInvalid, "", "review", "review %q must be true or false", truncate(review, 20))
 	}
 	if count := query.Get("_count"); count != "" {
 		n, err := strconv.Atoi(count)

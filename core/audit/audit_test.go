@@ -198,6 +198,7 @@ func TestAppendRejectsInvalidEvents(t *testing.T) {
 		{"no action", func(e *audit.Event) { e.Action = "" }, "/action"},
 		{"bad decision", func(e *audit.Event) { e.Decision = "maybe" }, "/decision"},
 		{"no outcome", func(e *audit.Event) { e.Outcome = "" }, "/outcome"},
+		{"unknown level", func(e *audit.Event) { e.Level = "urgent" }, "/level"},
 		{"payload not hashed", func(e *audit.Event) { e.PayloadSHA256 = "the note text" }, "/payload_sha256"},
 		{"oversized field", func(e *audit.Event) { e.Reasons = []string{string(make([]byte, 2000))} }, "/reasons/0"},
 	}
@@ -213,6 +214,40 @@ func TestAppendRejectsInvalidEvents(t *testing.T) {
 			assert.Equal(t, tc.path, sdk.AsOutcome(err).Issues[0].Path)
 		})
 	}
+}
+
+func TestQueryEventsFlaggedForReview(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		key := newKey(t)
+		l := openLog(t, db.cfg, key)
+		_, err := l.Append(ctx, event("acme", "p1", 1))
+		require.NoError(t, err)
+		flagged := event("acme", "p1", 2)
+		flagged.Level, flagged.Review = audit.LevelHigh, true
+		_, err = l.Append(ctx, flagged)
+		require.NoError(t, err)
+
+		page, err := l.Query(ctx, audit.Filter{Tenant: "acme"})
+		require.NoError(t, err)
+		require.Len(t, page.Records, 2)
+		assert.Equal(t, audit.LevelStandard, page.Records[0].Level, "an event without a level is standard")
+		assert.False(t, page.Records[0].Review)
+
+		page, err = l.Query(ctx, audit.Filter{Tenant: "acme", Review: true})
+		require.NoError(t, err)
+		require.Len(t, page.Records, 1)
+		assert.Equal(t, "req-2", page.Records[0].RequestID)
+		assert.Equal(t, audit.LevelHigh, page.Records[0].Level)
+		assert.True(t, page.Records[0].Review)
+
+		_, err = db.raw.ExecContext(ctx, `UPDATE audit_events SET review = false WHERE seq = 2`)
+		require.NoError(t, err)
+		report, err := l.Verify(ctx, "acme", key.Public().(ed25519.PublicKey))
+		require.NoError(t, err)
+		require.NotNil(t, report.Broken, "clearing the review flag breaks the chain")
+		assert.Equal(t, int64(2), report.Broken.Seq)
+	})
 }
 
 func TestAppendFailsClosed(t *testing.T) {

@@ -23,14 +23,15 @@ var genesisHash = strings.Repeat("0", 64)
 //	field(request_id) field(subject) field(action)
 //	field(resource_type) field(resource_id) field(patient)
 //	field(purpose_of_use) field(decision_id) field(decision)
-//	list(reasons) obligations
+//	list(reasons) obligations field(level) field(review)
 //	field(provider) field(provider_version) field(outcome)
 //	field(model_id) field(payload_sha256) field(prev_hash)
 //
 // where:
 //
 //   - field(x) is the decimal byte length of x, ":", x and ",";
-//   - seq and time (Unix microseconds) are written in decimal;
+//   - seq and time (Unix microseconds) are written in decimal, and review
+//     as "true" or "false";
 //   - list(xs) is the field of the concatenated fields of xs;
 //   - obligations is the field of the concatenation, per obligation, of
 //     field(field(rule) list(fields)).
@@ -56,6 +57,8 @@ func Canonical(r *Record) []byte {
 		writeField(&obligations, one.String())
 	}
 	writeField(&b, obligations.String())
+	writeField(&b, r.Level)
+	writeField(&b, strconv.FormatBool(r.Review))
 	for _, s := range []string{r.Provider, r.ProviderVersion, r.Outcome, r.ModelID, r.PayloadSHA256, r.PrevHash} {
 		writeField(&b, s)
 	}

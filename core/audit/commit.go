@@ -23,10 +23,10 @@ type head struct {
 
 // eventColumns are the audit_events columns in insert order.
 const eventColumns = `tenant, seq, event_id, time, request_id, subject, action, resource_type, resource_id, patient,
-	purpose_of_use, decision_id, decision, reasons, obligations, provider, provider_version, outcome, model_id,
-	payload_sha256, prev_hash, hash`
+	purpose_of_use, decision_id, decision, reasons, obligations, level, review, provider, provider_version, outcome,
+	model_id, payload_sha256, prev_hash, hash`
 
-const eventColumnCount = 22
+const eventColumnCount = 24
 
 // commit appends a batch in one transaction. Tenants are locked in sorted
 // order, so that two writers with overlapping batches cannot deadlock.
@@ -169,8 +169,8 @@ func eventRow(r *Record) ([]any, error) {
 		return nil, err
 	}
 	return []any{r.Tenant, r.Seq, r.ID, r.Time.UnixMicro(), r.RequestID, r.Subject, r.Action, r.ResourceType, r.ResourceID, r.Patient,
-		r.PurposeOfUse, r.DecisionID, string(r.Decision), string(reasons), string(obligationsJSON), r.Provider, r.ProviderVersion,
-		r.Outcome, r.ModelID, r.PayloadSHA256, r.PrevHash, r.Hash}, nil
+		r.PurposeOfUse, r.DecisionID, string(r.Decision), string(reasons), string(obligationsJSON), r.Level, r.Review,
+		r.Provider, r.ProviderVersion, r.Outcome, r.ModelID, r.PayloadSHA256, r.PrevHash, r.Hash}, nil
 }
 
 func nonNil(s []string) []string {

@@ -19,6 +19,12 @@ const (
 	Deny  Decision = "deny"
 )
 
+// Audit levels of Event.Level, which the policy decision sets.
+const (
+	LevelStandard = "standard"
+	LevelHigh     = "high"
+)
+
 // Event is one audited action. Tenant, Action, Decision and Outcome are
 // required; the rest is filled as far as it applies.
 type Event struct {
@@ -51,6 +57,11 @@ type Event struct {
 	Reasons []string `json:"reasons,omitempty"`
 	// Obligations are the policy obligations applied to the response.
 	Obligations []Obligation `json:"obligations,omitempty"`
+	// Level is the audit level the policy set: LevelStandard or LevelHigh,
+	// such as for a break-glass access. Empty means LevelStandard.
+	Level string `json:"level,omitempty"`
+	// Review flags the event for a person to review after the fact.
+	Review bool `json:"review,omitempty"`
 	// Provider and ProviderVersion name the plugin called, if any.
 	Provider        string `json:"provider,omitempty"`
 	ProviderVersion string `json:"provider_version,omitempty"`
@@ -121,6 +132,8 @@ func validate(e *Event) error {
 		return invalid("/decision", "decision is %q: use %q or %q", e.Decision, Allow, Deny)
 	case e.Outcome == "":
 		return invalid("/outcome", "missing outcome: use \"success\" or the failure's issue code")
+	case e.Level != LevelStandard && e.Level != LevelHigh:
+		return invalid("/level", "level is %q: use %q or %q", e.Level, LevelStandard, LevelHigh)
 	case e.PayloadSHA256 != "" && !sha256Pattern.MatchString(e.PayloadSHA256):
 		return invalid("/payload_sha256", "payload_sha256 is not 64 lowercase hex digits: pass HashPayload(payload)")
 	}

@@ -177,6 +177,12 @@ func entities(r *Record) []any {
 		data, _ := json.Marshal(o)
 		details = append(details, detail("obligation", string(data)))
 	}
+	if r.Level != "" {
+		details = append(details, detail("audit-level", r.Level))
+	}
+	if r.Review {
+		details = append(details, detail("review", "true"))
+	}
 
 	what := map[string]any{"detail": details}
 	if r.ResourceType != "" && r.ResourceID != "" {

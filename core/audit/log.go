@@ -122,6 +122,9 @@ func (l *Log) Append(ctx context.Context, e Event) (Receipt, error) {
 	if l.signer == nil {
 		return Receipt{}, sdk.Errorf(sdk.CodeException, "append audit event: the audit log is open read-only: open it with a signer")
 	}
+	if e.Level == "" {
+		e.Level = LevelStandard
+	}
 	if err := validate(&e); err != nil {
 		return Receipt{}, err
 	}

@@ -20,6 +20,8 @@ type Filter struct {
 	Tenant  string
 	Patient string
 	Subject string
+	// Review selects only the events flagged for review.
+	Review bool
 	// Since and Until bound the event time as [Since, Until).
 	Since time.Time
 	Until time.Time
@@ -65,6 +67,10 @@ func (l *Log) Query(ctx context.Context, f Filter) (*Page, error) {
 	}
 	if f.Subject != "" {
 		add("subject = ?", f.Subject)
+	}
+	if f.Review {
+		// A bare column, so that the partial index on review applies.
+		where = append(where, "review")
 	}
 	if !f.Since.IsZero() {
 		add("time >= ?", f.Since.UnixMicro())
@@ -135,8 +141,8 @@ func scanRecord(rows *sql.Rows) (Record, error) {
 	var micros int64
 	var decision, reasons, obligations string
 	err := rows.Scan(&r.Tenant, &r.Seq, &r.ID, &micros, &r.RequestID, &r.Subject, &r.Action, &r.ResourceType, &r.ResourceID, &r.Patient,
-		&r.PurposeOfUse, &r.DecisionID, &decision, &reasons, &obligations, &r.Provider, &r.ProviderVersion, &r.Outcome, &r.ModelID,
-		&r.PayloadSHA256, &r.PrevHash, &r.Hash)
+		&r.PurposeOfUse, &r.DecisionID, &decision, &reasons, &obligations, &r.Level, &r.Review, &r.Provider, &r.ProviderVersion,
+		&r.Outcome, &r.ModelID, &r.PayloadSHA256, &r.PrevHash, &r.Hash)
 	if err != nil {
 		return r, err
 	}

@@ -110,9 +110,12 @@ func TestCanonicalFormIsStable(t *testing.T) {
 	r.ID = "e-1"
 	r.Time = time.UnixMicro(1_700_000_000_123456)
 	r.ModelID = "whisper-1"
+	r.Level = audit.LevelHigh
+	r.Review = true
 	want := "healthhub-audit-v1\n" +
 		"4:acme,2:42,3:e-1,16:1700000000123456,5:req-7,8:dr-house,4:read,11:Observation,5:obs-7,2:p1," +
 		"5:TREAT,5:dec-7,5:allow,27:23:role clinician may read,,42:38:8:mask_ssn,23:19:/identifier/0/value,,,," +
+		"4:high,4:true," +
 		"0:,0:,7:success,9:whisper-1,0:,4:00ff,"
 	assert.Equal(t, want, string(audit.Canonical(r)))
 }

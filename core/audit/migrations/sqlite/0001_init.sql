@@ -18,6 +18,8 @@ CREATE TABLE audit_events (
     decision         TEXT    NOT NULL,
     reasons          TEXT    NOT NULL, -- JSON array of strings
     obligations      TEXT    NOT NULL, -- JSON array of {"rule", "fields"}
+    level            TEXT    NOT NULL, -- "standard" or "high"
+    review           INTEGER NOT NULL, -- flagged for review after the fact
     provider         TEXT    NOT NULL,
     provider_version TEXT    NOT NULL,
     outcome          TEXT    NOT NULL,
@@ -31,6 +33,7 @@ CREATE UNIQUE INDEX audit_events_by_id ON audit_events (event_id);
 CREATE INDEX audit_events_by_time ON audit_events (tenant, time);
 CREATE INDEX audit_events_by_patient ON audit_events (tenant, patient, time);
 CREATE INDEX audit_events_by_subject ON audit_events (tenant, subject, time);
+CREATE INDEX audit_events_for_review ON audit_events (tenant, time) WHERE review;
 
 -- The last event of each chain. Writers lock this row, so concurrent
 -- writers (also in other processes) extend one chain per tenant.

@@ -429,6 +429,7 @@ func TestTransportErrorOmitsURL(t *testing.T) {
 	assert.ErrorIs(t, err, sdk.ErrUnavailable)
 	assert.NotContains(t, err.Error(), "Chalmers")
 	assert.Contains(t, err.Error(), "connection refused")
+	assert.Contains(t, err.Error(), "the plugin's endpoint", "the message says what to check")
 }
 
 func TestParseRetryAfter(t *testing.T) {

@@ -38,7 +38,8 @@ func (c *Client) failure(ctx context.Context, req Request, resp *resty.Response,
 	case errors.Is(err, resty.ErrResponseBodyTooLarge):
 		return sdk.Upstreamf(sdk.CodeTooLong, "%s: response from %s is larger than %d bytes; raise max_response_bytes if this is expected", req.Op, c.host, c.opts.MaxResponseBytes)
 	}
-	return sdk.Upstreamf(sdk.CodeTransient, "%s: request to %s failed: %v", req.Op, c.host, transportCause(err))
+	return sdk.Upstreamf(sdk.CodeTransient, "%s: request to %s failed: %v; check that the service is up there and that the plugin's endpoint points at it",
+		req.Op, c.host, transportCause(err))
 }
 
 func (c *Client) timeoutOutcome(op string) error {

@@ -8,8 +8,11 @@ import (
 
 // indexSubquery selects the resources with a row in a search table (%[1]s)
 // of one of the stored parameters (%[2]s) that meets one of the
-// alternatives (%[3]s).
-const indexSubquery = "r.seq IN (SELECT s.seq FROM %[1]s s WHERE s.tenant = r.tenant AND s.type = r.type AND %[2]s AND (%[3]s))"
+// alternatives (%[3]s). Tenant and type are placeholders, not r's columns:
+// a subquery that refers to r runs again for every resource, which made a
+// search for a common family name over 19,000 patients take 57 s on SQLite
+// instead of 20 ms.
+const indexSubquery = "r.seq IN (SELECT s.seq FROM %[1]s s WHERE s.tenant = ? AND s.type = ? AND %[2]s AND (%[3]s))"
 
 // searchParams returns the stored parameters a search parameter reads:
 // patient also reads subject rows, because a subject that points to a
@@ -60,7 +63,7 @@ func searchClause(resourceType, name, modifier, value string, supported map[stri
 		table = "search_date"
 	}
 	paramSQL, paramArgs := searchParams(name)
-	return clause{sql: fmt.Sprintf(indexSubquery, table, paramSQL, strings.Join(alts, " OR ")), args: append(paramArgs, args...)}, nil
+	return clause{sql: fmt.Sprintf(indexSubquery, table, paramSQL, strings.Join(alts, " OR ")), args: append(paramArgs, args...), scoped: true}, nil
 }
 
 func alternative(kind paramKind, name, modifier, value string) (string, []any, error) {

@@ -20,6 +20,9 @@ import (
 type clause struct {
 	sql  string
 	args []any
+	// scoped marks a condition whose SQL starts with the tenant and type
+	// placeholders of indexSubquery, which where fills in before args.
+	scoped bool
 }
 
 // searchSpec is a parsed search request.
@@ -193,6 +196,9 @@ func (spec *searchSpec) where(tenant string) (string, []any) {
 	for _, c := range spec.clauses {
 		b.WriteString(" AND ")
 		b.WriteString(c.sql)
+		if c.scoped {
+			args = append(args, tenant, spec.resourceType)
+		}
 		args = append(args, c.args...)
 	}
 	return b.String(), args

@@ -196,7 +196,11 @@ func (h *Host) commit(name string, e *entry) error {
 		return fmt.Errorf("load plugin %q: the host closed during the load", name)
 	}
 	h.entries[name] = e
-	h.order = append(h.order, name)
+	// Plugins load concurrently, so the order is by name rather than by
+	// when each load ended. The default provider then stays the same across
+	// restarts.
+	at, _ := slices.BinarySearch(h.order, name)
+	h.order = slices.Insert(h.order, at, name)
 	return nil
 }
 
@@ -239,8 +243,9 @@ func (h *Host) Provider(name string) (sdk.Provider, error) {
 	return e.provider, nil
 }
 
-// Providers returns every loaded provider in load order, optionally only
-// those serving kind (an empty kind selects all).
+// Providers returns every loaded provider in name order, optionally only
+// those serving kind (an empty kind selects all). The hub's default
+// provider of a kind is the first.
 func (h *Host) Providers(kind sdk.Kind) []sdk.Provider {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -270,7 +275,7 @@ type Status struct {
 	DataUse   sdk.DataUse `json:"data_use"`
 }
 
-// Statuses returns the state of every provider in load order.
+// Statuses returns the state of every provider in name order.
 func (h *Host) Statuses() []Status {
 	h.mu.Lock()
 	names := slices.Clone(h.order)

@@ -191,6 +191,28 @@ func TestStorageSuiteRegisteredInProcess(t *testing.T) {
 	sdktest.Storage(t, func(*testing.T) sdk.Storage { return storageOf(t, host, "storage-fs") })
 }
 
+func TestProvidersInNameOrder(t *testing.T) {
+	host := plugin.New(plugin.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer host.Close()
+	for _, name := range []string{"storage-zeta", "storage-alpha", "storage-mid"} {
+		store, err := fsstore.New(fsstore.Config{Root: t.TempDir()})
+		require.NoError(t, err)
+		defer store.Close()
+		info := fsstore.Info()
+		info.Name = name
+		require.NoError(t, host.Register(sdk.Provider{Info: info, Storage: store}))
+	}
+
+	var names []string
+	for _, p := range host.Providers(sdk.KindStorage) {
+		names = append(names, p.Info.Name)
+	}
+	assert.Equal(t, []string{"storage-alpha", "storage-mid", "storage-zeta"}, names, "the default provider does not depend on load timing")
+	statuses := host.Statuses()
+	require.Len(t, statuses, 3)
+	assert.Equal(t, "storage-alpha", statuses[0].Name)
+}
+
 // blockingBody is a Put body that sends a little data and then blocks
 // until released, so that the call is in flight when the test acts.
 type blockingBody struct {

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -31,49 +29,24 @@ type policyFlags struct {
 }
 
 func (f *policyFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.configFile, "config", "", `hub configuration file (JSON); its "policy" object is read`)
+	cmd.Flags().StringVar(&f.configFile, "config", "", "hub configuration file (YAML), the one hub serve takes; its policy section and HUB_POLICY_* variables are read")
 	cmd.Flags().StringVar(&f.dir, "dir", "", "policy directory (default: the configured dir, else the embedded policies)")
 }
 
-// config returns the policy configuration from the file, with the
-// directory flag over it.
-func (f *policyFlags) config() (policy.Config, error) {
-	var cfg policy.Config
-	if f.configFile != "" {
-		b, err := os.ReadFile(f.configFile)
-		if err != nil {
-			return cfg, &ExitError{Code: ExitUsage, Err: fmt.Errorf("read config: %w", err)}
-		}
-		if cfg, err = parsePolicyConfig(b); err != nil {
-			return cfg, &ExitError{Code: ExitUsage, Err: fmt.Errorf("read config %s: %w", f.configFile, err)}
-		}
+// config returns the policy section of the hub configuration, loaded as hub
+// serve loads it (file, then HUB_* variables), with the directory flag over
+// it.
+func (f *policyFlags) config(stderr io.Writer) (policy.Config, error) {
+	hub, err := loadConfig(f.configFile, stderr)
+	if err != nil {
+		return policy.Config{}, err
 	}
+	cfg := hub.Policy
 	if f.dir != "" {
 		cfg.Dir = f.dir
 	}
 	cfg.Watch = false
 	return cfg, nil
-}
-
-// parsePolicyConfig reads the "policy" object of a hub configuration file.
-// Unknown settings are errors, so that a misspelt key is not ignored.
-func parsePolicyConfig(b []byte) (policy.Config, error) {
-	var file struct {
-		Policy json.RawMessage `json:"policy"`
-	}
-	var cfg policy.Config
-	if err := json.Unmarshal(b, &file); err != nil {
-		return cfg, err
-	}
-	if len(file.Policy) == 0 {
-		return cfg, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(file.Policy))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("policy: %w", err)
-	}
-	return cfg, cfg.Validate()
 }
 
 func newPolicyTestCommand() *cobra.Command {
@@ -92,7 +65,7 @@ configured min_coverage (90% by default) or --min-coverage.`,
 			if len(args) == 1 {
 				flags.dir = args[0]
 			}
-			cfg, err := flags.config()
+			cfg, err := flags.config(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -169,7 +142,7 @@ func (d *decideCommand) load(cmd *cobra.Command) (*policy.Engine, []byte, error)
 	if err != nil {
 		return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("read input: %w", err)}
 	}
-	cfg, err := d.flags.config()
+	cfg, err := d.flags.config(cmd.ErrOrStderr())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -75,9 +75,31 @@ test_read_allowed if authz.decision.allow with input as {"action": "read"}
 	code, _, errOut = runHubWithInput(t, "", "policy", "test", "--min-coverage", "30", dir)
 	assert.Equal(t, ExitOK, code, errOut)
 
-	config := writeTemp(t, t.TempDir(), "hub.json", `{"policy": {"min_coverage": 30}}`)
+	config := writeTemp(t, t.TempDir(), "hub.yaml", "policy:\n  min_coverage: 30\n")
 	code, _, errOut = runHubWithInput(t, "", "policy", "test", "--config", config, dir)
 	assert.Equal(t, ExitOK, code, errOut)
+
+	config = writeTemp(t, t.TempDir(), "hub.yaml", "policy:\n  dir: "+dir+"\n  min_coverage: 30\n")
+	code, out, errOut = runHubWithInput(t, "", "policy", "test", "--config", config)
+	assert.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "1 passed", "the configured directory is tested, not the embedded set")
+}
+
+func TestPolicyTestReadsEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	writeTemp(t, dir, "authz.rego", testedPolicy)
+	writeTemp(t, dir, "authz_test.rego", `package healthhub.authz_test
+
+import data.healthhub.authz
+
+test_read_allowed if authz.decision.allow with input as {"action": "read"}
+`)
+	t.Setenv("HUB_POLICY_DIR", dir)
+	t.Setenv("HUB_POLICY_MIN_COVERAGE", "30")
+	code, out, errOut := runHubWithInput(t, "", "policy", "test")
+	assert.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "1 passed")
+	assert.NotContains(t, out, "embedded")
 }
 
 func TestPolicyTestJSON(t *testing.T) {
@@ -125,7 +147,7 @@ func TestPolicyEvalErrors(t *testing.T) {
 	dir := t.TempDir()
 	badDate := writeTemp(t, dir, "bad-date.json", strings.Replace(clinicianReadInput, "2025-03-04T10:00:00Z", "yesterday", 1))
 	notJSON := writeTemp(t, dir, "not-json.json", "{")
-	badConfig := writeTemp(t, dir, "hub.json", `{"policy": {"allowed_region": ["eu"]}}`)
+	badConfig := writeTemp(t, dir, "hub.yaml", "policy:\n  allowed_region: [eu]\n")
 
 	tests := []struct {
 		name string
@@ -137,7 +159,7 @@ func TestPolicyEvalErrors(t *testing.T) {
 		{"malformed date denies", []string{"--input", badDate}, ExitFailure, `"policy.error"`, "eval_builtin_error"},
 		{"input not JSON", []string{"--input", notJSON}, ExitUsage, `"allow": false`, "invalid policy input"},
 		{"input missing", []string{"--input", filepath.Join(dir, "absent.json")}, ExitUsage, "", "read input"},
-		{"unknown config key", []string{"--input", badDate, "--config", badConfig}, ExitUsage, "", `unknown field "allowed_region"`},
+		{"unknown config key", []string{"--input", badDate, "--config", badConfig}, ExitUsage, "", "policy.allowed_region: unknown key"},
 		{"no input flag", nil, ExitUsage, "", `required flag(s) "input" not set`},
 	}
 	for _, tc := range tests {

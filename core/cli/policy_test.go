@@ -59,6 +59,15 @@ test_delete_allowed if authz.decision.allow with input as {"action": "delete"}
 	assert.Contains(t, errOut, "1 of 2 Rego tests failed")
 }
 
+func TestPolicyTestRejectsUngatheredConcern(t *testing.T) {
+	dir := t.TempDir()
+	writeTemp(t, dir, "authz.rego", testedPolicy)
+	writeTemp(t, dir, "vip.rego", "package healthhub.vip\n\ndeny contains \"vip.restricted\" if input.resource.vip\n")
+	code, _, errOut := runHubWithInput(t, "", "policy", "test", dir)
+	assert.NotEqual(t, ExitOK, code)
+	assert.Contains(t, errOut, filepath.Join(dir, "vip.rego")+":3:1: concern_not_gathered: healthhub.vip.deny is read by no other package")
+}
+
 func TestPolicyTestCoverageThreshold(t *testing.T) {
 	dir := t.TempDir()
 	writeTemp(t, dir, "authz.rego", testedPolicy)

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -137,6 +138,9 @@ func build(ctx context.Context, source string, files []sourceFile, doc map[strin
 	if err := checkDecisionRule(source, compiler); err != nil {
 		return nil, err
 	}
+	if err := checkConcernsGathered(source, compiler); err != nil {
+		return nil, err
+	}
 
 	report, err := runTests(ctx, all, false)
 	if err != nil {
@@ -191,4 +195,70 @@ func checkDecisionRule(source string, compiler *ast.Compiler) error {
 		Code:    "decision_default_missing",
 		Message: "the decision rule has no default: add `default decision := {...}` that denies",
 	}})
+}
+
+// gatheredRules are the rule names through which a concern takes part in
+// decisions: authz gathers each concern's deny, notes and obligations by
+// package name.
+var gatheredRules = map[string]bool{"deny": true, "notes": true, "obligations": true}
+
+// checkConcernsGathered rejects a set in which a package defines deny,
+// notes or obligations that no other package reads, such as a new package
+// not yet gathered in authz.rego. Those rules would take no part in any
+// decision, and nothing would say so.
+func checkConcernsGathered(source string, compiler *ast.Compiler) error {
+	type reader struct {
+		pkg ast.Ref
+		ref ast.Ref
+	}
+	var reads []reader
+	for _, m := range compiler.Modules {
+		ast.WalkRefs(m, func(ref ast.Ref) bool {
+			reads = append(reads, reader{pkg: m.Package.Path, ref: ref})
+			return false
+		})
+	}
+	readElsewhere := func(path, pkg ast.Ref) bool {
+		for _, r := range reads {
+			if !r.pkg.Equal(pkg) && (r.ref.HasPrefix(path) || path.HasPrefix(r.ref) && len(r.ref) > 2) {
+				return true
+			}
+		}
+		return false
+	}
+
+	var errs []LocatedError
+	reported := map[string]bool{}
+	for _, m := range compiler.Modules {
+		if decisionRef.HasPrefix(m.Package.Path) {
+			continue // authz, which gathers the others
+		}
+		for _, rule := range m.Rules {
+			head := rule.Head.Ref()
+			if len(head) != 1 || !gatheredRules[head[0].String()] {
+				continue
+			}
+			path := rule.Ref()
+			if reported[path.String()] || readElsewhere(path, m.Package.Path) {
+				continue
+			}
+			reported[path.String()] = true
+			pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
+			name := head[0].String()
+			errs = append(errs, LocatedError{
+				File: rule.Location.File, Row: rule.Location.Row, Col: rule.Location.Col,
+				Code: "concern_not_gathered",
+				Message: fmt.Sprintf("%s.%s is read by no other package, so it takes no part in decisions: "+
+					"import data.%s in authz.rego and gather it there, as authz does for the other concerns' %s",
+					pkg, name, pkg, name),
+			})
+		}
+	}
+	if len(errs) > 0 {
+		slices.SortFunc(errs, func(a, b LocatedError) int {
+			return cmp.Or(strings.Compare(a.File, b.File), a.Row-b.Row)
+		})
+		return newLoadError(source, errs)
+	}
+	return nil
 }

@@ -62,6 +62,14 @@ func TestNewRejectsPolicySets(t *testing.T) {
 			},
 			code: "rego_test_failed", file: "authz_test.rego", row: 5,
 		},
+		{
+			name: "deny rules nobody gathers",
+			files: map[string]string{
+				"authz.rego": minimalPolicy,
+				"vip.rego":   "package healthhub.vip\n\ndeny contains \"vip.restricted\" if input.resource.vip\n",
+			},
+			code: "concern_not_gathered", file: "vip.rego", row: 3,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,6 +91,31 @@ func TestNewRejectsPolicySets(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.code)
 		})
 	}
+}
+
+func TestNewLoadsGatheredConcern(t *testing.T) {
+	dir := copyPolicies(t)
+	writeFile(t, dir, "vip.rego", `package healthhub.vip
+
+deny contains {"code": "vip.restricted", "message": "VIP records need the vip-desk role"} if {
+	some label in input.resource.security_labels
+	label.code == "VIP"
+	not "vip-desk" in input.subject.roles
+}
+`)
+	authz, err := os.ReadFile(filepath.Join(dir, "authz.rego"))
+	require.NoError(t, err)
+	gathered := strings.Replace(string(authz), "import data.healthhub.access\n", "import data.healthhub.access\nimport data.healthhub.vip\n", 1) +
+		"\ndenials contains reason if some reason in vip.deny\n"
+	writeFile(t, dir, "authz.rego", gathered)
+
+	e := newEngine(t, Config{Dir: dir})
+	in := clinicianRead()
+	in.Resource.SecurityLabels = []Coding{{Code: "VIP"}}
+	d, err := e.Decide(context.Background(), in)
+	require.NoError(t, err)
+	assert.False(t, d.Allow)
+	assert.Contains(t, reasonCodes(d), "vip.restricted")
 }
 
 func TestNewRejectsMissingDirectory(t *testing.T) {

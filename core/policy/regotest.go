@@ -87,16 +87,30 @@ func (r *TestReport) failures() []LocatedError {
 // RunTests runs the Rego tests of the policy set in dir (the embedded
 // defaults when dir is empty), with line coverage. The tests see no
 // data.healthhub.config, so that they pass or fail the same under every
-// deployment's configuration. It returns an error only when the tests
-// cannot run, such as for a file that does not parse.
+// deployment's configuration. It returns an error when the tests cannot
+// run, such as for a file that does not parse, and when the hub would
+// reject the set for another reason, such as a concern authz does not
+// gather.
 func RunTests(ctx context.Context, dir string) (*TestReport, error) {
 	source := sourceName(dir)
 	files, err := readSource(dir)
 	if err != nil {
 		return nil, err
 	}
-	all, _, err := parseModules(source, files)
+	all, modules, err := parseModules(source, files)
 	if err != nil {
+		return nil, err
+	}
+	// The checks the hub makes before a set goes live, so that a set that
+	// passes here also loads.
+	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	if compiler.Compile(modules); compiler.Failed() {
+		return nil, newLoadError(source, locatedErrors(compiler.Errors))
+	}
+	if err := checkDecisionRule(source, compiler); err != nil {
+		return nil, err
+	}
+	if err := checkConcernsGathered(source, compiler); err != nil {
 		return nil, err
 	}
 	report, err := runTests(ctx, all, true)

@@ -354,6 +354,8 @@ func TestCircuitBreakerOpens(t *testing.T) {
 	assert.ErrorIs(t, err, plugin.ErrBreakerOpen)
 	assert.ErrorIs(t, err, sdk.ErrUnavailable)
 	status := host.Statuses()[0]
+	require.NotEmpty(t, status.LastError)
+	assert.NotContains(t, err.Error(), status.LastError, "the error reaches API clients, so the crash details stay with operators")
 	assert.Equal(t, plugin.StateFailed, status.State)
 	assert.Equal(t, 2, status.Restarts, "restarted after the first two crashes only")
 	assert.Zero(t, status.PID)

@@ -242,15 +242,18 @@ func (m *managed) logLevel() string {
 func (m *managed) conn(ctx context.Context) (*sdk.Conn, error) {
 	for {
 		m.mu.Lock()
-		current, state, ready, lastErr := m.current, m.state, m.ready, m.lastErr
+		current, state, ready := m.current, m.state, m.ready
 		m.mu.Unlock()
 
 		switch {
 		case current != nil:
 			return current.conn, nil
 		case state == StateFailed:
-			return nil, m.unavailable("%w after %d crashes within %s; last error: %v; fix the plugin and restart it",
-				ErrBreakerOpen, m.host.cfg.maxCrashes, m.host.cfg.crashWindow, lastErr)
+			// The last crash stays out of the message, because the message
+			// reaches API clients and a failed launch names the binary's
+			// path. The hub log and hub plugins list show it to operators.
+			return nil, m.unavailable("%w after %d crashes within %s; an operator finds the cause in the hub log and hub plugins list",
+				ErrBreakerOpen, m.host.cfg.maxCrashes, m.host.cfg.crashWindow)
 		case state == StateStopped:
 			return nil, m.unavailable("the plugin host is shut down")
 		}

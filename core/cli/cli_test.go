@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthhub/healthhub/core/auth"
+	"github.com/healthhub/healthhub/core/daemon"
 	"github.com/healthhub/healthhub/core/keys"
 )
 
@@ -30,7 +31,7 @@ func TestTokenIssueVerifiesWithDataDirKey(t *testing.T) {
 	code, out, errOut := run(t, dir, "token", "issue", "--subject", "dr-lee", "--role", "clinician,auditor", "--tenant", "north", "--scope", "user/*.rs", "--ttl", "30m")
 	require.Equal(t, ExitOK, code, errOut)
 
-	key, err := keys.Load(filepath.Join(dir, tokenKeyFile))
+	key, err := keys.Load(filepath.Join(dir, daemon.TokenKeyFile))
 	require.NoError(t, err)
 	authenticator, err := auth.NewAuthenticator(auth.Config{}, auth.Options{HubKey: key.Public().(ed25519.PublicKey), Logger: discard()})
 	require.NoError(t, err)
@@ -69,7 +70,7 @@ func TestTokenIssueRejectsBadInput(t *testing.T) {
 }
 
 func TestSigningKeyWithOpenModeIsRejected(t *testing.T) {
-	path := filepath.Join(t.TempDir(), tokenKeyFile)
+	path := filepath.Join(t.TempDir(), daemon.TokenKeyFile)
 	_, err := loadOrCreateSigningKey(path)
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(path, 0o644))

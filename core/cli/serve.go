@@ -23,7 +23,7 @@ SIGTERM drains requests in flight and stops the hub.`,
 			return err
 		}
 		logger := cfg.Logging.NewLogger(cmd.ErrOrStderr())
-		key, err := loadOrCreateSigningKey(tokenKeyPath(cfg))
+		key, err := loadOrCreateSigningKey(daemon.TokenKeyPath(cfg))
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/healthhub/healthhub/core/auth"
+	"github.com/healthhub/healthhub/core/daemon"
 )
 
 func newTokenCommand() *cobra.Command {
@@ -51,7 +52,7 @@ same data directory to accept the token.`,
 		if err != nil {
 			return err
 		}
-		key, err := loadOrCreateSigningKey(tokenKeyPath(cfg))
+		key, err := loadOrCreateSigningKey(daemon.TokenKeyPath(cfg))
 		if err != nil {
 			return err
 		}

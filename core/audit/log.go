@@ -216,6 +216,14 @@ func (l *Log) fill(batch []*appendRequest) []*appendRequest {
 	return batch
 }
 
+// Ping checks that the audit database is reachable, for readiness probes.
+func (l *Log) Ping(ctx context.Context) error {
+	if err := l.db.Read.PingContext(ctx); err != nil {
+		return fmt.Errorf("audit database: %w", err)
+	}
+	return nil
+}
+
 // Close stops accepting events, commits the queued ones, signs a final
 // checkpoint for every tenant with unsigned events and closes the
 // database.

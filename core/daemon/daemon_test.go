@@ -52,3 +52,22 @@ func countRows(t *testing.T, path, table string) int {
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM `+table).Scan(&rows))
 	return rows
 }
+
+func TestReadinessChecksDatabases(t *testing.T) {
+	h := newInProcessHub(t)
+	status, body := h.do(t, http.MethodGet, "/readyz", "", nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	var ready struct {
+		Checks map[string]string `json:"checks"`
+	}
+	require.NoError(t, json.Unmarshal(body, &ready))
+	assert.Equal(t, "ok", ready.Checks["store"])
+	assert.Equal(t, "ok", ready.Checks["audit"])
+
+	require.NoError(t, h.daemon.pipeline.Store.Close())
+	status, body = h.do(t, http.MethodGet, "/readyz", "", nil)
+	assert.Equal(t, http.StatusServiceUnavailable, status, string(body))
+	require.NoError(t, json.Unmarshal(body, &ready))
+	assert.Equal(t, "failing", ready.Checks["store"])
+	assert.Equal(t, "ok", ready.Checks["audit"])
+}

@@ -56,6 +56,9 @@ func openPipeline(ctx context.Context, cfg *config.Config, server *api.Server, h
 		return fail(err)
 	}
 
+	server.AddReadinessCheck("store", resources.Ping)
+	server.AddReadinessCheck("audit", trail.Ping)
+
 	pipeline := &api.Pipeline{
 		Store: resources, Validator: validator, Policy: engine, Audit: trail, Plugins: host,
 		Metrics: recorder, Logger: logger, BreakGlassWindow: 24 * time.Hour, Operations: cfg.Operations,

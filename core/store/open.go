@@ -83,6 +83,14 @@ func (s *sqlStore) Close() error {
 // q rebinds a query for the dialect.
 func (s *sqlStore) q(query string) string { return s.db.Rebind(query) }
 
+// Ping checks that the database is reachable.
+func (s *sqlStore) Ping(ctx context.Context) error {
+	if err := s.db.Read.PingContext(ctx); err != nil {
+		return fmt.Errorf("store database: %w", err)
+	}
+	return nil
+}
+
 // stamp returns the current time truncated to the microseconds the
 // databases keep, so that meta.lastUpdated and the stored column agree.
 func (s *sqlStore) stamp() time.Time {

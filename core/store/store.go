@@ -19,6 +19,8 @@ type Store interface {
 	Writer
 	Searcher
 	BundleProcessor
+	// Ping checks that the database is reachable, for readiness probes.
+	Ping(ctx context.Context) error
 	// Close releases the database connections. Calls in flight may fail.
 	Close() error
 }

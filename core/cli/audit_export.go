@@ -49,7 +49,11 @@ as FHIR R4 AuditEvent resources: one Bundle of type collection, or with
 }
 
 func runExport(cmd *cobra.Command, flags auditFlags, filter audit.Filter, ndjson bool, output string) error {
-	log, err := flags.open(cmd.Context())
+	cfg, err := flags.settings(cmd)
+	if err != nil {
+		return err
+	}
+	log, err := openAuditReadOnly(cmd.Context(), cfg)
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}

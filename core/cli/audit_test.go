@@ -72,6 +72,32 @@ func TestAuditVerifyCommand(t *testing.T) {
 	assert.Contains(t, out, "event "+receipts[2].EventID+" at seq 1")
 }
 
+func TestAuditCommandsReadHubConfig(t *testing.T) {
+	dir := t.TempDir()
+	seedAudit(t, audit.Config{DataDir: dir}, audit.KeyPath(dir))
+	config := writeTemp(t, t.TempDir(), "hub.yaml", "data_dir: "+dir+"\n")
+
+	code, out, errOut := runHub(t, "audit", "verify", "--config", config)
+	assert.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "audit chain valid: 2 tenants, 4 events")
+
+	code, out, errOut = runHub(t, "audit", "export", "--config", config, "--since", "2000-01-01", "--ndjson")
+	assert.Equal(t, ExitOK, code, errOut)
+	assert.Equal(t, 4, strings.Count(out, "\n"))
+
+	code, pem, errOut := runHub(t, "audit", "public-key", "--config", config)
+	require.Equal(t, ExitOK, code, errOut)
+	assert.True(t, strings.HasPrefix(pem, "-----BEGIN PUBLIC KEY-----"), pem)
+	public := writeTemp(t, t.TempDir(), "audit.pub.pem", pem)
+	code, out, errOut = runHub(t, "audit", "verify", "--data-dir", dir, "--key", public)
+	assert.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "audit chain valid")
+
+	code, _, errOut = runHub(t, "audit", "verify", "--data-dir", t.TempDir())
+	assert.Equal(t, ExitUsage, code)
+	assert.Contains(t, errOut, "--config")
+}
+
 // closedPort returns a loopback port that this test opened and closed, so
 // that connecting to it fails at once.
 func closedPort(t *testing.T) int {

@@ -20,14 +20,18 @@ valid, 1 means a chain is broken (the first broken event is printed), and 2
 means the check could not run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := flags.settings(cmd)
+			if err != nil {
+				return err
+			}
 			if keyPath == "" {
-				keyPath = audit.KeyPath(flags.dataDir)
+				keyPath = audit.KeyPath(cfg.DataDir)
 			}
 			pub, err := keys.LoadPublic(keyPath)
 			if err != nil {
-				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("audit verify: %w: pass --key with the hub's audit key or its public key", err)}
+				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("audit verify: %w: pass the hub's --config, or --key with the hub's audit key or its public key (hub audit public-key)", err)}
 			}
-			log, err := flags.open(cmd.Context())
+			log, err := openAuditReadOnly(cmd.Context(), cfg)
 			if err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
 			}

@@ -99,14 +99,23 @@ func LoadPublic(path string) (ed25519.PublicKey, error) {
 	}
 }
 
+// EncodePublic returns pub as a PKIX "PUBLIC KEY" PEM block, the form
+// LoadPublic reads.
+func EncodePublic(pub ed25519.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("encode public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: publicBlock, Bytes: der}), nil
+}
+
 // WritePublic writes pub to path as a PKIX "PUBLIC KEY" PEM block with mode
 // 0644, replacing any file there.
 func WritePublic(path string, pub ed25519.PublicKey) error {
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	data, err := EncodePublic(pub)
 	if err != nil {
 		return fmt.Errorf("write public key %s: %w", path, err)
 	}
-	data := pem.EncodeToMemory(&pem.Block{Type: publicBlock, Bytes: der})
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("write public key %s: %w", path, err)
 	}

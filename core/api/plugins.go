@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"sync"
 
 	"github.com/healthhub/healthhub/core/plugin"
 	"github.com/healthhub/healthhub/sdk"
@@ -35,17 +36,24 @@ type pluginStatus struct {
 	DataUse  sdk.DataUse `json:"data_use"`
 }
 
+// pluginStatuses checks the plugins' health concurrently, so that the
+// response waits for the slowest check rather than for all of them in turn.
+// A plugin whose vendor is unreachable may take its whole health timeout.
 func pluginStatuses(ctx context.Context, host PluginHost) []pluginStatus {
 	statuses := host.Statuses()
 	out := make([]pluginStatus, len(statuses))
+	var wg sync.WaitGroup
 	for i, status := range statuses {
 		out[i] = pluginStatus{
 			Name: status.Name, Version: status.Version, Kinds: status.Kinds, State: string(status.State),
 			PID: status.PID, Restarts: status.Restarts, DataUse: status.DataUse, Health: "ok",
 		}
-		if err := host.CheckHealth(ctx, status.Name); err != nil {
-			out[i].Health, out[i].Error = "unhealthy", err.Error()
-		}
+		wg.Go(func() {
+			if err := host.CheckHealth(ctx, status.Name); err != nil {
+				out[i].Health, out[i].Error = "unhealthy", err.Error()
+			}
+		})
 	}
+	wg.Wait()
 	return out
 }

@@ -332,7 +332,7 @@ func TestServeRunsAndStopsPlugins(t *testing.T) {
 
 	resp, body = hub.get(t, "/readyz", "", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.JSONEq(t, `{"status":"ok","checks":{"storage":"ok"}}`, string(body))
+	assert.JSONEq(t, `{"status":"ok","checks":{"storage":"ok","store":"ok","audit":"ok"}}`, string(body))
 	_, err := os.Stat(filepath.Join(hub.dataDir, "objects"))
 	assert.NoError(t, err, "storage-fs keeps its objects in the data directory")
 

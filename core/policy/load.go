@@ -131,14 +131,8 @@ func build(ctx context.Context, source string, files []sourceFile, doc map[strin
 		return nil, err
 	}
 
-	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
-	if compiler.Compile(modules); compiler.Failed() {
-		return nil, newLoadError(source, locatedErrors(compiler.Errors))
-	}
-	if err := checkDecisionRule(source, compiler); err != nil {
-		return nil, err
-	}
-	if err := checkConcernsGathered(source, compiler); err != nil {
+	compiler, err := compile(source, modules)
+	if err != nil {
 		return nil, err
 	}
 
@@ -174,6 +168,22 @@ func build(ctx context.Context, source string, files []sourceFile, doc map[strin
 	}, nil
 }
 
+// compile compiles the policy modules and checks what every set needs
+// besides: the decision rule with its default, and each concern gathered.
+func compile(source string, modules map[string]*ast.Module) (*ast.Compiler, error) {
+	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	if compiler.Compile(modules); compiler.Failed() {
+		return nil, newLoadError(source, locatedErrors(compiler.Errors))
+	}
+	if err := checkDecisionRule(source, compiler); err != nil {
+		return nil, err
+	}
+	if err := checkConcernsGathered(source, compiler); err != nil {
+		return nil, err
+	}
+	return compiler, nil
+}
+
 // checkDecisionRule rejects a set without the decision rule or without its
 // default, so that an undefined decision cannot happen by omission.
 func checkDecisionRule(source string, compiler *ast.Compiler) error {
@@ -205,7 +215,7 @@ var gatheredRules = map[string]bool{"deny": true, "notes": true, "obligations": 
 // checkConcernsGathered rejects a set in which a package defines deny,
 // notes or obligations that no other package reads, such as a new package
 // not yet gathered in authz.rego. Those rules would take no part in any
-// decision, and nothing would say so.
+// decision, and nothing would report it.
 func checkConcernsGathered(source string, compiler *ast.Compiler) error {
 	type reader struct {
 		pkg ast.Ref

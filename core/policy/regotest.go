@@ -103,14 +103,7 @@ func RunTests(ctx context.Context, dir string) (*TestReport, error) {
 	}
 	// The checks the hub makes before a set goes live, so that a set that
 	// passes here also loads.
-	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
-	if compiler.Compile(modules); compiler.Failed() {
-		return nil, newLoadError(source, locatedErrors(compiler.Errors))
-	}
-	if err := checkDecisionRule(source, compiler); err != nil {
-		return nil, err
-	}
-	if err := checkConcernsGathered(source, compiler); err != nil {
+	if _, err := compile(source, modules); err != nil {
 		return nil, err
 	}
 	report, err := runTests(ctx, all, true)

@@ -14,14 +14,34 @@ import (
 type PluginHost interface {
 	Statuses() []plugin.Status
 	CheckHealth(ctx context.Context, name string) error
+	LoadFailures() []plugin.LoadFailure
 }
 
 // RegisterPlugins adds GET /v1/plugins, which lists the providers of host
-// with their state, a fresh health check and their data-use declaration.
+// with their state, a fresh health check and their data-use declaration,
+// followed by the plugins that did not load.
 func (s *Server) RegisterPlugins(host PluginHost) {
 	s.Handle(Route{Method: http.MethodGet, Path: "/v1/plugins", Handler: func(w http.ResponseWriter, r *http.Request) error {
-		return writeJSON(w, http.StatusOK, map[string]any{"plugins": pluginStatuses(r.Context(), host)})
+		statuses := pluginStatuses(r.Context(), host)
+		principal := PrincipalFrom(r.Context())
+		admin := principal != nil && principal.HasRole(RoleAdmin)
+		statuses = append(statuses, notLoaded(host.LoadFailures(), admin)...)
+		return writeJSON(w, http.StatusOK, map[string]any{"plugins": statuses})
 	}})
+}
+
+// notLoaded lists the plugins that did not load. Only admins get the
+// reason, because the error may name the server's files.
+func notLoaded(failures []plugin.LoadFailure, admin bool) []pluginStatus {
+	out := make([]pluginStatus, len(failures))
+	for i, f := range failures {
+		out[i] = pluginStatus{Name: f.Name, Version: f.Version, Kinds: f.Kinds, State: "not_loaded", Health: "unhealthy",
+			Error: "the plugin did not load: the reason is shown to role admin here and in the hub log"}
+		if admin {
+			out[i].Error = f.Error
+		}
+	}
+	return out
 }
 
 type pluginStatus struct {

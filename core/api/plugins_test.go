@@ -31,6 +31,8 @@ func (h *barrierHost) Statuses() []plugin.Status {
 	return out
 }
 
+func (h *barrierHost) LoadFailures() []plugin.LoadFailure { return nil }
+
 func (h *barrierHost) CheckHealth(ctx context.Context, name string) error {
 	h.mu.Lock()
 	h.started++
@@ -57,4 +59,23 @@ func TestPluginStatusesCheckConcurrently(t *testing.T) {
 	assert.Equal(t, "unhealthy", statuses[1].Health)
 	assert.Contains(t, statuses[1].Error, "connection refused")
 	assert.Equal(t, "ok", statuses[2].Health, statuses[2].Error)
+}
+
+func TestNotLoadedPluginsShowWhyToAdmins(t *testing.T) {
+	failures := []plugin.LoadFailure{{
+		Name: "storage-fs", Version: "0.1.0", Kinds: []sdk.Kind{sdk.KindStorage},
+		Error: `verify plugin "storage-fs": checksum mismatch: binary /opt/hub/plugins/storage-fs/storage-fs is d29c`,
+	}}
+
+	listed := notLoaded(failures, true)
+	require.Len(t, listed, 1)
+	assert.Equal(t, "storage-fs", listed[0].Name)
+	assert.Equal(t, "not_loaded", listed[0].State)
+	assert.Equal(t, "unhealthy", listed[0].Health)
+	assert.Contains(t, listed[0].Error, "checksum mismatch")
+
+	listed = notLoaded(failures, false)
+	require.Len(t, listed, 1)
+	assert.Equal(t, "not_loaded", listed[0].State)
+	assert.NotContains(t, listed[0].Error, "/opt/hub", "other roles do not see the server's paths")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,10 +58,11 @@ type Host struct {
 	observer Observer
 	spawner  *spawner
 
-	mu      sync.Mutex
-	entries map[string]*entry
-	order   []string
-	closed  bool
+	mu       sync.Mutex
+	entries  map[string]*entry
+	order    []string
+	failures []LoadFailure
+	closed   bool
 }
 
 // entry is one provider the host hands out.
@@ -99,6 +101,7 @@ func (h *Host) Start(ctx context.Context) error {
 				mu.Lock()
 				problems = append(problems, err)
 				mu.Unlock()
+				h.recordFailure(LoadFailure{Name: m.Name, Version: m.Version, Kinds: m.Kinds, Error: err.Error()})
 			}
 		})
 	}
@@ -107,6 +110,32 @@ func (h *Host) Start(ctx context.Context) error {
 		h.logger.Error("plugin not loaded", "error", err)
 	}
 	return errors.Join(problems...)
+}
+
+// LoadFailure is a plugin of the plugin directory that Start could not
+// load, such as one whose binary does not match its manifest's checksum.
+type LoadFailure struct {
+	Name    string
+	Version string
+	Kinds   []sdk.Kind
+	// Error is the reason the plugin did not load. It may name files of
+	// the server, so it is for operators.
+	Error string
+}
+
+func (h *Host) recordFailure(f LoadFailure) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	at, _ := slices.BinarySearchFunc(h.failures, f.Name, func(x LoadFailure, name string) int { return strings.Compare(x.Name, name) })
+	h.failures = slices.Insert(h.failures, at, f)
+}
+
+// LoadFailures returns the plugins that Start could not load, in name
+// order.
+func (h *Host) LoadFailures() []LoadFailure {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.failures)
 }
 
 // Load launches the plugin of one manifest and adds it to the host. The

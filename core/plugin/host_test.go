@@ -293,6 +293,12 @@ func TestChecksumMismatchRejected(t *testing.T) {
 	assert.Contains(t, err.Error(), manifest.SHA256, "the error names the manifest's sum")
 	assert.Contains(t, err.Error(), actual, "the error names the binary's sum")
 	assert.Empty(t, host.Statuses(), "a rejected plugin is not loaded")
+
+	failures := host.LoadFailures()
+	require.Len(t, failures, 1, "the rejected plugin is listed for operators")
+	assert.Equal(t, "storage-fs", failures[0].Name)
+	assert.Equal(t, manifest.Version, failures[0].Version)
+	assert.Contains(t, failures[0].Error, actual)
 }
 
 func TestUnlistedExecutableRejected(t *testing.T) {

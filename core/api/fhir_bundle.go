@@ -260,6 +260,33 @@ func (f *fhirRoutes) batch(w http.ResponseWriter, r *http.Request, req *request,
 	return f.finishBundle(w, r, req, response, targets, decisions, invalid)
 }
 
+// reindexOutcome moves the issues of an entry outcome from the entry's
+// position among the entries the store processed (from) to its position
+// in the client's Bundle (to), which differ once invalid or denied entries
+// were left out.
+func reindexOutcome(o *sdk.Outcome, from, to int) *sdk.Outcome {
+	if o == nil || from == to {
+		return o
+	}
+	fromPath, toPath := fmt.Sprintf("/entry/%d", from), fmt.Sprintf("/entry/%d", to)
+	fromExpr, toExpr := fmt.Sprintf("Bundle.entry[%d]", from), fmt.Sprintf("Bundle.entry[%d]", to)
+	fromText, toText := fmt.Sprintf("entry %d: ", from), fmt.Sprintf("entry %d: ", to)
+	out := &sdk.Outcome{Issues: make([]sdk.Issue, len(o.Issues))}
+	for k, issue := range o.Issues {
+		if rest, ok := strings.CutPrefix(issue.Path, fromPath); ok && (rest == "" || rest[0] == '/') {
+			issue.Path = toPath + rest
+		}
+		if rest, ok := strings.CutPrefix(issue.Expression, fromExpr); ok {
+			issue.Expression = toExpr + rest
+		}
+		if rest, ok := strings.CutPrefix(issue.Diagnostics, fromText); ok {
+			issue.Diagnostics = toText + rest
+		}
+		out.Issues[k] = issue
+	}
+	return out
+}
+
 // finishBundle merges the invalid and denied entries of a batch back in
 // their places, applies each entry's obligations, audits every entry that
 // reached the policy and writes the response Bundle.
@@ -278,6 +305,7 @@ func (f *fhirRoutes) finishBundle(w http.ResponseWriter, r *http.Request, req *r
 		}
 		if next < len(response.Entries) {
 			results[i] = response.Entries[next]
+			results[i].Outcome = reindexOutcome(results[i].Outcome, next, i)
 			next++
 		}
 	}

@@ -215,3 +215,11 @@ func TestBatchBundleKeepsIDs(t *testing.T) {
 	assert.Equal(t, "POST", bundle.Entry[1].Request.Method)
 	assert.Equal(t, "Observation", bundle.Entry[1].Request.URL)
 }
+
+func TestOutcomeTextNamesWhere(t *testing.T) {
+	withExpression := `{"resourceType":"OperationOutcome","issue":[{"code":"value","diagnostics":"not a date","expression":["Patient.birthDate"],"location":["/birthDate"]}]}`
+	assert.Equal(t, "value: Patient.birthDate: not a date", outcomeText([]byte(withExpression)))
+	locationOnly := `{"resourceType":"OperationOutcome","issue":[{"code":"not-found","diagnostics":"entry 2: no such resource","location":["/entry/2"]}]}`
+	assert.Equal(t, "not-found: /entry/2: entry 2: no such resource", outcomeText([]byte(locationOnly)))
+	assert.Empty(t, outcomeText([]byte(`{"resourceType":"Patient"}`)))
+}

@@ -284,7 +284,8 @@ func unitEntries(unit importUnit) string {
 }
 
 // outcomeText summarises an OperationOutcome as "code: expression:
-// diagnostics" per issue, or returns "" when data is not one.
+// diagnostics" per issue, with the location (a JSON Pointer) where an
+// issue has no expression, or returns "" when data is not one.
 func outcomeText(data []byte) string {
 	var outcome struct {
 		ResourceType string `json:"resourceType"`
@@ -292,6 +293,7 @@ func outcomeText(data []byte) string {
 			Code        string   `json:"code"`
 			Diagnostics string   `json:"diagnostics"`
 			Expression  []string `json:"expression"`
+			Location    []string `json:"location"`
 		} `json:"issue"`
 	}
 	if len(data) == 0 || json.Unmarshal(data, &outcome) != nil || outcome.ResourceType != "OperationOutcome" {
@@ -300,8 +302,11 @@ func outcomeText(data []byte) string {
 	parts := make([]string, 0, len(outcome.Issue))
 	for _, issue := range outcome.Issue {
 		text := issue.Code + ": "
-		if len(issue.Expression) > 0 {
+		switch {
+		case len(issue.Expression) > 0:
 			text += strings.Join(issue.Expression, ", ") + ": "
+		case len(issue.Location) > 0:
+			text += strings.Join(issue.Location, ", ") + ": "
 		}
 		parts = append(parts, text+issue.Diagnostics)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -70,4 +71,37 @@ func TestReadinessChecksDatabases(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &ready))
 	assert.Equal(t, "failing", ready.Checks["store"])
 	assert.Equal(t, "ok", ready.Checks["audit"])
+}
+
+func TestBatchErrorsNameTheClientsEntry(t *testing.T) {
+	h := newInProcessHub(t)
+	batch := `{"resourceType":"Bundle","type":"batch","entry":[
+		{"resource":{"resourceType":"Patient","gender":"unknown-value"},"request":{"method":"POST","url":"Patient"}},
+		{"resource":{"resourceType":"Patient","name":[{"family":"Okafor"}]},"request":{"method":"POST","url":"Patient"}},
+		{"request":{"method":"GET","url":"Patient/does-not-exist"}}]}`
+	status, body := h.do(t, http.MethodPost, "/fhir", "application/fhir+json", []byte(batch))
+	require.Equal(t, http.StatusOK, status, string(body))
+
+	var response struct {
+		Entry []struct {
+			Response struct {
+				Status  string `json:"status"`
+				Outcome struct {
+					Issue []struct {
+						Diagnostics string   `json:"diagnostics"`
+						Location    []string `json:"location"`
+					} `json:"issue"`
+				} `json:"outcome"`
+			} `json:"response"`
+		} `json:"entry"`
+	}
+	require.NoError(t, json.Unmarshal(body, &response))
+	require.Len(t, response.Entry, 3)
+	assert.True(t, strings.HasPrefix(response.Entry[0].Response.Status, "400"))
+	assert.True(t, strings.HasPrefix(response.Entry[1].Response.Status, "201"))
+	missing := response.Entry[2].Response
+	assert.True(t, strings.HasPrefix(missing.Status, "404"), missing.Status)
+	require.NotEmpty(t, missing.Outcome.Issue)
+	assert.True(t, strings.HasPrefix(missing.Outcome.Issue[0].Diagnostics, "entry 2: "), missing.Outcome.Issue[0].Diagnostics)
+	assert.Equal(t, []string{"/entry/2"}, missing.Outcome.Issue[0].Location, string(body))
 }

@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/healthhub/healthhub/sdk"
+	"github.com/healthhub/healthhub/core/fhir"
 )
 
 type responseBundleJSON struct {
@@ -21,29 +21,18 @@ type responseEntryJSON struct {
 }
 
 type responseJSON struct {
-	Status       string       `json:"status"`
-	Location     string       `json:"location,omitempty"`
-	ETag         string       `json:"etag,omitempty"`
-	LastModified string       `json:"lastModified,omitempty"`
-	Outcome      *outcomeJSON `json:"outcome,omitempty"`
-}
-
-type outcomeJSON struct {
-	ResourceType string      `json:"resourceType"`
-	Issue        []issueJSON `json:"issue"`
-}
-
-type issueJSON struct {
-	Severity    sdk.Severity  `json:"severity"`
-	Code        sdk.IssueCode `json:"code"`
-	Diagnostics string        `json:"diagnostics,omitempty"`
-	Expression  []string      `json:"expression,omitempty"`
+	Status       string                 `json:"status"`
+	Location     string                 `json:"location,omitempty"`
+	ETag         string                 `json:"etag,omitempty"`
+	LastModified string                 `json:"lastModified,omitempty"`
+	Outcome      *fhir.OperationOutcome `json:"outcome,omitempty"`
 }
 
 // MarshalJSON renders the response as a FHIR Bundle of type
 // transaction-response or batch-response. Resources are embedded as
 // stored; failed batch entries carry an OperationOutcome whose issue
-// expressions are the JSON Pointers of the problems.
+// locations are the JSON Pointers of the problems, as in every other
+// OperationOutcome of the hub.
 func (r *BundleResponse) MarshalJSON() ([]byte, error) {
 	out := responseBundleJSON{ResourceType: "Bundle", Type: r.Type, Entry: make([]responseEntryJSON, 0, len(r.Entries))}
 	for _, e := range r.Entries {
@@ -56,26 +45,11 @@ func (r *BundleResponse) MarshalJSON() ([]byte, error) {
 			entry.Resource = e.Resource.Body
 		}
 		if e.Outcome != nil {
-			entry.Response.Outcome = renderOutcome(e.Outcome)
+			entry.Response.Outcome = fhir.NewOperationOutcome(e.Outcome)
 		}
 		out.Entry = append(out.Entry, entry)
 	}
 	return json.Marshal(out)
-}
-
-func renderOutcome(o *sdk.Outcome) *outcomeJSON {
-	out := &outcomeJSON{ResourceType: "OperationOutcome"}
-	for _, issue := range o.Issues {
-		ij := issueJSON{Severity: issue.Severity, Code: issue.Code, Diagnostics: issue.Diagnostics}
-		switch {
-		case issue.Expression != "":
-			ij.Expression = []string{issue.Expression}
-		case issue.Path != "":
-			ij.Expression = []string{issue.Path}
-		}
-		out.Issue = append(out.Issue, ij)
-	}
-	return out
 }
 
 type searchsetBundleJSON struct {

@@ -2,29 +2,10 @@ package api
 
 import (
 	"net/http"
-	"strings"
 	"time"
-)
 
-// searchParams are the search parameters the store serves, by the resource
-// types they apply to ("*" for every type).
-var searchParams = []struct {
-	name, kind, types string
-}{
-	{"_id", "token", "*"},
-	{"_lastUpdated", "date", "*"},
-	{"identifier", "token", "*"},
-	{"status", "token", "*"},
-	{"code", "token", "*"},
-	{"patient", "reference", "*"},
-	{"subject", "reference", "*"},
-	{"name", "string", "Patient Practitioner Organization"},
-	{"family", "string", "Patient Practitioner"},
-	{"given", "string", "Patient Practitioner"},
-	{"birthdate", "date", "Patient"},
-	{"date", "date", "*"},
-	{"period", "date", "Encounter"},
-}
+	"github.com/healthhub/healthhub/core/store"
+)
 
 type capabilityResource struct {
 	Type         string              `json:"type"`
@@ -80,19 +61,8 @@ func (f *fhirRoutes) metadata(w http.ResponseWriter, r *http.Request) error {
 
 func paramsFor(resourceType string) []map[string]string {
 	var params []map[string]string
-	for _, p := range searchParams {
-		if p.types == "*" || containsWord(p.types, resourceType) {
-			params = append(params, map[string]string{"name": p.name, "type": p.kind})
-		}
+	for _, p := range store.SearchParams(resourceType) {
+		params = append(params, map[string]string{"name": p.Name, "type": p.Type})
 	}
 	return params
-}
-
-func containsWord(list, word string) bool {
-	for _, item := range strings.Fields(list) {
-		if item == word {
-			return true
-		}
-	}
-	return false
 }

@@ -105,3 +105,41 @@ func TestBatchErrorsNameTheClientsEntry(t *testing.T) {
 	assert.True(t, strings.HasPrefix(missing.Outcome.Issue[0].Diagnostics, "entry 2: "), missing.Outcome.Issue[0].Diagnostics)
 	assert.Equal(t, []string{"/entry/2"}, missing.Outcome.Issue[0].Location, string(body))
 }
+
+// Every search parameter the CapabilityStatement lists is one the search
+// accepts, so clients that read it first build only valid searches.
+func TestCapabilityStatementListsServedParameters(t *testing.T) {
+	h := newInProcessHub(t, func(cfg *config.Config) { cfg.Limits.RateLimit.Disabled = true })
+	status, body := h.do(t, http.MethodGet, "/fhir/metadata", "", nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	var statement struct {
+		Rest []struct {
+			Resource []struct {
+				Type        string `json:"type"`
+				SearchParam []struct {
+					Name string `json:"name"`
+					Type string `json:"type"`
+				} `json:"searchParam"`
+			} `json:"resource"`
+		} `json:"rest"`
+	}
+	require.NoError(t, json.Unmarshal(body, &statement))
+	require.NotEmpty(t, statement.Rest)
+
+	samples := map[string]string{"token": "x", "reference": "Patient/x", "string": "x", "date": "2020"}
+	listed := map[string][]string{}
+	for _, resource := range statement.Rest[0].Resource {
+		for _, param := range resource.SearchParam {
+			listed[resource.Type] = append(listed[resource.Type], param.Name)
+			sample, ok := samples[param.Type]
+			require.True(t, ok, "%s.%s has unknown type %q", resource.Type, param.Name, param.Type)
+			status, body := h.do(t, http.MethodGet, "/fhir/"+resource.Type+"?"+param.Name+"="+sample, "", nil)
+			// The policy may deny a clinician some types (403); the
+			// parameter itself must not be rejected (400).
+			assert.Contains(t, []int{http.StatusOK, http.StatusForbidden}, status, "%s?%s: %s", resource.Type, param.Name, body)
+		}
+	}
+	assert.Contains(t, listed["Patient"], "birthdate")
+	assert.NotContains(t, listed["Patient"], "date", "Patient has birthdate, not date")
+	assert.Contains(t, listed["Encounter"], "period")
+}

@@ -112,6 +112,27 @@ func paramsFor(resourceType string) map[string]paramKind {
 	return params
 }
 
+// SearchParam is a search parameter the store serves, with its FHIR
+// search parameter type: token, reference, string or date.
+type SearchParam struct {
+	Name string
+	Type string
+}
+
+var kindNames = map[paramKind]string{kindToken: "token", kindReference: "reference", kindString: "string", kindDate: "date"}
+
+// SearchParams returns the search parameters the store serves for
+// resourceType, _id and _lastUpdated included, in name order. The
+// CapabilityStatement lists them.
+func SearchParams(resourceType string) []SearchParam {
+	out := []SearchParam{{Name: "_id", Type: "token"}, {Name: "_lastUpdated", Type: "date"}}
+	for name, kind := range paramsFor(resourceType) {
+		out = append(out, SearchParam{Name: name, Type: kindNames[kind]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 // sortedParamNames lists the names for error messages.
 func sortedParamNames(params map[string]paramKind) []string {
 	names := []string{"_id", "_lastUpdated"}

@@ -32,6 +32,10 @@ func StatusFor(r *http.Request, err error) int {
 	if errors.As(err, &unsupported) {
 		return http.StatusUnsupportedMediaType
 	}
+	var unacceptable *notAcceptable
+	if errors.As(err, &unacceptable) {
+		return http.StatusNotAcceptable
+	}
 	outcome := sdk.AsOutcome(err)
 	issue := firstError(outcome)
 	external := issue.Source == sdk.SourcePlugin || issue.Source == sdk.SourceUpstream

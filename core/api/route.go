@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/healthhub/healthhub/sdk"
@@ -110,6 +111,11 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt Route, state *
 			return hubError(sdk.CodeThrottled, "rate limit of subject %q exceeded: retry after %s", principal.ID, delay.Round(time.Millisecond))
 		}
 	}
+	if strings.HasPrefix(rt.Path, "/fhir") {
+		if err := checkAccept(r); err != nil {
+			return err
+		}
+	}
 	if hasBody(r) {
 		if err := checkContentType(r, rt.Consumes); err != nil {
 			return err
@@ -159,6 +165,44 @@ func checkContentType(r *http.Request, consumes []string) error {
 	}
 	return nil
 }
+
+// checkAccept rejects a FHIR request that accepts no JSON form, such as one
+// that requests XML with Accept or _format, rather than answering it in a
+// format it did not request.
+func checkAccept(r *http.Request) error {
+	if format := r.URL.Query().Get("_format"); format != "" && !isJSONFormat(format) {
+		return &notAcceptable{hubError(sdk.CodeNotSupported, "_format %q is not served: the hub writes FHIR JSON, use _format=json or leave it out", truncate(format, 40))}
+	}
+	header := r.Header.Get("Accept")
+	if header == "" {
+		return nil
+	}
+	for _, part := range strings.Split(header, ",") {
+		mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || params["q"] == "0" {
+			continue
+		}
+		if isJSONFormat(mediaType) || mediaType == "*/*" || mediaType == "application/*" {
+			return nil
+		}
+	}
+	return &notAcceptable{hubError(sdk.CodeNotSupported, "Accept %q lists no type the hub writes: accept application/fhir+json", truncate(header, 80))}
+}
+
+// isJSONFormat reports whether a media type or _format value names FHIR
+// JSON.
+func isJSONFormat(format string) bool {
+	switch format {
+	case "json", "application/json", "application/fhir+json", "application/json+fhir":
+		return true
+	}
+	return false
+}
+
+// notAcceptable marks a 406 rejection.
+type notAcceptable struct{ *sdk.Outcome }
+
+func (e *notAcceptable) Unwrap() error { return e.Outcome }
 
 // unsupportedMediaType marks a 415 rejection, which shares the issue code
 // not-supported with the 501 of an unimplemented operation.

@@ -274,6 +274,7 @@ func TestBadRequestsGetOperationOutcomes(t *testing.T) {
 		{"bad search parameter", http.MethodGet, "/fhir/Patient?shoe-size=9", north, nil, nil, "", 400, "invalid"},
 		{"XML requested", http.MethodGet, "/fhir/Patient/" + id, north, map[string]string{"Accept": "application/fhir+xml"}, nil, "", 406, "not-supported"},
 		{"XML _format", http.MethodGet, "/fhir/Patient/" + id + "?_format=xml", north, nil, nil, "", 406, "not-supported"},
+		{"type history", http.MethodGet, "/fhir/Patient/_history", north, nil, nil, "", 501, "not-supported"},
 		{"bad _count", http.MethodGet, "/fhir/Patient/" + id + "/_history?_count=-1", north, nil, nil, "", 400, "invalid"},
 	}
 	for _, tc := range tests {

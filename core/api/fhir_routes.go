@@ -46,6 +46,9 @@ func (f *fhirRoutes) target(r *http.Request, withID bool) (string, string, error
 		return resourceType, "", nil
 	}
 	id := r.PathValue("id")
+	if id == "_history" && r.Method == http.MethodGet {
+		return "", "", hubError(sdk.CodeNotSupported, "the history of a whole resource type is not served: read one resource's history at /fhir/%s/{id}/_history", resourceType)
+	}
 	if err := checkID(id); err != nil {
 		return "", "", err
 	}

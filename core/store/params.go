@@ -164,7 +164,9 @@ var datePrefixes = []string{"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb"}
 
 func parseDateValue(value string) (prefix string, lo, hi int64, err error) {
 	prefix = "eq"
-	if len(value) > 2 && value[0] >= 'a' && value[0] <= 'z' {
+	// A prefix is two lower-case letters before the date's first digit.
+	// Other text is a malformed date and is reported as one.
+	if len(value) > 2 && isLower(value[0]) && isLower(value[1]) && value[2] >= '0' && value[2] <= '9' {
 		prefix, value = value[:2], value[2:]
 		known := false
 		for _, p := range datePrefixes {
@@ -177,6 +179,8 @@ func parseDateValue(value string) (prefix string, lo, hi int64, err error) {
 	lo, hi, err = dateRange(value)
 	return prefix, lo, hi, err
 }
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 
 // dateCondition compares a stored range [loCol, hiCol) with the searched
 // range [lo, hi), with the FHIR date search semantics:

@@ -107,6 +107,7 @@ func TestSearchRejectsBadParameters(t *testing.T) {
 		{"date on patient", "Patient", "date=2020", "unknown parameter"},
 		{"bad date", "Patient", "birthdate=20-01", "not a FHIR date"},
 		{"bad prefix", "Patient", "birthdate=ap2020", "prefix \"ap\" is not supported"},
+		{"text for a date", "Patient", "birthdate=notadate", "\"notadate\" is not a FHIR date"},
 		{"bad modifier", "Patient", "family:phonetic=x", "modifier :phonetic"},
 		{"bad count", "Patient", "_count=-1", "invalid _count"},
 		{"bad sort", "Patient", "_sort=family", "cannot sort by \"family\""},

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/healthhub/healthhub/core/fhir"
+	"github.com/healthhub/healthhub/core/store"
 	"github.com/healthhub/healthhub/sdk"
 )
 
@@ -57,7 +58,7 @@ func StatusFor(r *http.Request, err error) int {
 	case sdk.CodeDeleted:
 		return http.StatusGone
 	case sdk.CodeConflict, sdk.CodeDuplicate:
-		if r != nil && r.Header.Get("If-Match") != "" {
+		if (r != nil && r.Header.Get("If-Match") != "") || store.IfMatchFailed(outcome) {
 			return http.StatusPreconditionFailed
 		}
 		return http.StatusConflict

@@ -282,6 +282,7 @@ func TestHandlerErrorsMapToStatus(t *testing.T) {
 		{"not found", sdk.ErrNotFound, "", http.StatusNotFound},
 		{"conflict", sdk.Errorf(sdk.CodeConflict, "version 3 is current"), "", http.StatusConflict},
 		{"precondition", sdk.Errorf(sdk.CodeConflict, "version 3 is current"), `W/"2"`, http.StatusPreconditionFailed},
+		{"transaction precondition", sdk.NewOutcome(sdk.Issue{Severity: sdk.SeverityError, Code: sdk.CodeConflict, Path: "/entry/1/request/ifMatch", Diagnostics: "entry 1: version 3 is current"}), "", http.StatusPreconditionFailed},
 		{"business rule", sdk.Errorf(sdk.CodeBusinessRule, "transaction entry 3 fails"), "", http.StatusUnprocessableEntity},
 		{"plugin failure", sdk.Errorf(sdk.CodeException, "crashed").WithSource(sdk.SourcePlugin), "", http.StatusBadGateway},
 		{"upstream timeout", sdk.Upstreamf(sdk.CodeTimeout, "model server did not answer"), "", http.StatusGatewayTimeout},

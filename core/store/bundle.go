@@ -322,6 +322,8 @@ func statusFor(o *sdk.Outcome) string {
 			}
 		}
 		return "404 Not Found"
+	case IfMatchFailed(o):
+		return "412 Precondition Failed"
 	case errors.Is(o, sdk.ErrConflict):
 		return "409 Conflict"
 	case errors.Is(o, sdk.ErrInvalid):

@@ -74,8 +74,9 @@ func TestTransactionIsAtomic(t *testing.T) {
 		require.Error(t, err)
 		assert.True(t, errors.Is(err, sdk.ErrConflict), "got %v", err)
 		o := sdk.AsOutcome(err)
-		assert.Equal(t, "/entry/1", o.Issues[0].Path)
+		assert.Equal(t, "/entry/1/request/ifMatch", o.Issues[0].Path)
 		assert.Contains(t, o.Issues[0].Diagnostics, "entry 1:")
+		assert.True(t, store.IfMatchFailed(o), "a failed ifMatch answers 412 like an If-Match header")
 
 		page, err := s.Search(ctx, "acme", "Patient", url.Values{})
 		require.NoError(t, err)
@@ -230,15 +231,16 @@ func TestBatchReportsEachEntry(t *testing.T) {
 		{"request":{"method":"GET","url":"Patient/missing"}},
 		{"resource":{"resourceType":"Observation","subject":{"reference":"Patient?identifier=none|none"}},"request":{"method":"POST","url":"Observation"}},
 		{"request":{"method":"DELETE","url":"Patient/missing"}},
-		{"request":{"method":"PATCH","url":"Patient/x"}}
+		{"request":{"method":"PATCH","url":"Patient/x"}},
+		{"resource":{"resourceType":"Patient","id":"p9"},"request":{"method":"PUT","url":"Patient/p9","ifMatch":"W/\"3\""}}
 	]}`
 	forEachBackend(t, store.Options{}, func(t *testing.T, s store.Store) {
 		resp, err := s.ProcessBundle(context.Background(), "acme", []byte(bundle))
 		require.NoError(t, err)
 		assert.Equal(t, "batch-response", resp.Type)
-		require.Len(t, resp.Entries, 5)
+		require.Len(t, resp.Entries, 6)
 
-		want := []string{"201 Created", "404 Not Found", "400 Bad Request", "404 Not Found", "501 Not Implemented"}
+		want := []string{"201 Created", "404 Not Found", "400 Bad Request", "404 Not Found", "501 Not Implemented", "412 Precondition Failed"}
 		for i, status := range want {
 			assert.Equal(t, status, resp.Entries[i].Status, "entry %d", i)
 		}

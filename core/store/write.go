@@ -87,6 +87,30 @@ func (w *writeOp) fail(code sdk.IssueCode, format string, args ...any) error {
 	return o
 }
 
+// failIfMatch returns the conflict of a failed If-Match. In a Bundle its
+// path is the entry's request.ifMatch, which IfMatchFailed recognizes.
+func (w *writeOp) failIfMatch(format string, args ...any) error {
+	err := w.fail(sdk.CodeConflict, format, args...)
+	if w.entry >= 0 {
+		o := sdk.AsOutcome(err)
+		o.Issues[0].Path = fmt.Sprintf("/entry/%d/request/ifMatch", w.entry)
+		return o
+	}
+	return err
+}
+
+// IfMatchFailed reports whether o is the conflict of a Bundle entry's
+// failed request.ifMatch. Its HTTP status is 412, as for a failed If-Match
+// header.
+func IfMatchFailed(o *sdk.Outcome) bool {
+	for _, issue := range o.Issues {
+		if issue.Code == sdk.CodeConflict && strings.HasSuffix(issue.Path, "/request/ifMatch") {
+			return true
+		}
+	}
+	return false
+}
+
 // applyWrites writes ops in tx: it reads the current versions, checks
 // If-Match, assigns versions and sequence numbers, renders the bodies and
 // inserts all rows with multi-row statements.
@@ -143,7 +167,7 @@ func (w *writeOp) absent() error {
 	case w.kind == opDelete:
 		return w.fail(sdk.CodeNotFound, "delete %s: no such resource", w.describe())
 	case w.ifMatch != "":
-		return w.fail(sdk.CodeConflict, "update %s: If-Match %s given, but the resource does not exist: drop If-Match to create it", w.describe(), w.ifMatch)
+		return w.failIfMatch("update %s: If-Match %s given, but the resource does not exist: drop If-Match to create it", w.describe(), w.ifMatch)
 	}
 	w.isNew, w.version = true, 1
 	return nil
@@ -158,7 +182,7 @@ func (w *writeOp) checkIfMatch(current int64) error {
 		return err
 	}
 	if want != current {
-		return w.fail(sdk.CodeConflict, "%s: If-Match expects version %d, current version is %d: read the resource again and retry", w.describe(), want, current)
+		return w.failIfMatch("%s: If-Match expects version %d, current version is %d: read the resource again and retry", w.describe(), want, current)
 	}
 	return nil
 }

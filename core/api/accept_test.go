@@ -27,7 +27,7 @@ func TestCheckAccept(t *testing.T) {
 			if tc.accept != "" {
 				r.Header.Set("Accept", tc.accept)
 			}
-			err := checkAccept(r)
+			err := checkAccept(r, fhirProduces)
 			if tc.ok {
 				assert.NoError(t, err)
 				return

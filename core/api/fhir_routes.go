@@ -15,18 +15,23 @@ import (
 // fhirConsumes are the media types the /fhir routes accept for bodies.
 var fhirConsumes = []string{ContentTypeFHIR, ContentTypeJSON}
 
+// fhirProduces are the media types the /fhir routes write, the FHIR one
+// first, with the FHIR DSTU2 name of JSON that older clients send.
+var fhirProduces = []string{ContentTypeFHIR, ContentTypeJSON, "application/json+fhir"}
+
 // RegisterPipeline adds the /fhir and /v1 routes served through p.
 func (s *Server) RegisterPipeline(p *Pipeline) {
 	f := &fhirRoutes{server: s, p: p}
-	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/metadata", Auth: AuthNone, Handler: f.metadata})
-	s.Handle(Route{Method: http.MethodPost, Path: "/fhir", Consumes: fhirConsumes, Handler: f.bundle})
-	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}", Handler: f.search})
-	s.Handle(Route{Method: http.MethodPost, Path: "/fhir/{type}", Consumes: fhirConsumes, Handler: f.create})
-	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}/{id}", Handler: f.read})
-	s.Handle(Route{Method: http.MethodPut, Path: "/fhir/{type}/{id}", Consumes: fhirConsumes, Handler: f.update})
-	s.Handle(Route{Method: http.MethodDelete, Path: "/fhir/{type}/{id}", Handler: f.delete})
-	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}/{id}/_history", Handler: f.history})
-	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}/{id}/_history/{vid}", Handler: f.vread})
+	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/metadata", Produces: fhirProduces, Auth: AuthNone, Handler: f.metadata})
+	s.Handle(Route{Method: http.MethodPost, Path: "/fhir", Produces: fhirProduces, Consumes: fhirConsumes, Handler: f.bundle})
+	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}", Produces: fhirProduces, Handler: f.search})
+	s.Handle(Route{Method: http.MethodPost, Path: "/fhir/{type}", Produces: fhirProduces, Consumes: fhirConsumes, Handler: f.create})
+	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}/{id}", Produces: fhirProduces, Handler: f.read})
+	s.Handle(Route{Method: http.MethodPut, Path: "/fhir/{type}/{id}", Produces: fhirProduces, Consumes: fhirConsumes, Handler: f.update})
+	s.Handle(Route{Method: http.MethodDelete, Path: "/fhir/{type}/{id}", Produces: fhirProduces, Handler: f.delete})
+	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}/_history", Produces: fhirProduces, Handler: f.typeHistory})
+	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}/{id}/_history", Produces: fhirProduces, Handler: f.history})
+	s.Handle(Route{Method: http.MethodGet, Path: "/fhir/{type}/{id}/_history/{vid}", Produces: fhirProduces, Handler: f.vread})
 	s.registerV1(p)
 	s.registerOperations(p)
 }
@@ -36,31 +41,35 @@ type fhirRoutes struct {
 	p      *Pipeline
 }
 
-// target reads and checks the resource type and id of the URL.
-func (f *fhirRoutes) target(r *http.Request, withID bool) (string, string, error) {
+// start checks the resource type and, with withID, the id of the URL, and
+// builds the request: the subject and tenant the handler acts for.
+func (f *fhirRoutes) start(r *http.Request, withID bool) (string, string, *request, error) {
 	resourceType := r.PathValue("type")
 	if !resourceTypePattern.MatchString(resourceType) || !f.p.Validator.HasResourceType(resourceType) {
-		return "", "", hubError(sdk.CodeNotFound, "resource type %q is not supported: see /fhir/metadata for the supported types", truncate(resourceType, 80))
+		return "", "", nil, hubError(sdk.CodeNotFound, "resource type %q is not supported: see /fhir/metadata for the supported types", truncate(resourceType, 80))
 	}
-	if !withID {
-		return resourceType, "", nil
+	id := ""
+	if withID {
+		id = r.PathValue("id")
+		if err := checkID(id); err != nil {
+			return "", "", nil, err
+		}
 	}
-	id := r.PathValue("id")
-	if id == "_history" && r.Method == http.MethodGet {
-		return "", "", hubError(sdk.CodeNotSupported, "the history of a whole resource type is not served: read one resource's history at /fhir/%s/{id}/_history", resourceType)
+	req, err := f.p.newRequest(r)
+	if err != nil {
+		return "", "", nil, err
 	}
-	if err := checkID(id); err != nil {
-		return "", "", err
-	}
-	return resourceType, id, nil
+	return resourceType, id, req, nil
+}
+
+// typeHistory rejects a request for the history of a whole resource type,
+// which the store does not keep.
+func (f *fhirRoutes) typeHistory(w http.ResponseWriter, r *http.Request) error {
+	return hubError(sdk.CodeNotSupported, "the history of a whole resource type is not served: read one resource's history at /fhir/%s/{id}/_history", truncate(r.PathValue("type"), 80))
 }
 
 func (f *fhirRoutes) read(w http.ResponseWriter, r *http.Request) error {
-	resourceType, id, err := f.target(r, true)
-	if err != nil {
-		return err
-	}
-	req, err := f.p.newRequest(r)
+	resourceType, id, req, err := f.start(r, true)
 	if err != nil {
 		return err
 	}
@@ -69,11 +78,7 @@ func (f *fhirRoutes) read(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (f *fhirRoutes) vread(w http.ResponseWriter, r *http.Request) error {
-	resourceType, id, err := f.target(r, true)
-	if err != nil {
-		return err
-	}
-	req, err := f.p.newRequest(r)
+	resourceType, id, req, err := f.start(r, true)
 	if err != nil {
 		return err
 	}
@@ -122,11 +127,7 @@ func (f *fhirRoutes) respondRead(w http.ResponseWriter, r *http.Request, req *re
 }
 
 func (f *fhirRoutes) history(w http.ResponseWriter, r *http.Request) error {
-	resourceType, id, err := f.target(r, true)
-	if err != nil {
-		return err
-	}
-	req, err := f.p.newRequest(r)
+	resourceType, id, req, err := f.start(r, true)
 	if err != nil {
 		return err
 	}
@@ -198,11 +199,7 @@ func latestPatient(versions []*store.Resource) string {
 }
 
 func (f *fhirRoutes) create(w http.ResponseWriter, r *http.Request) error {
-	resourceType, _, err := f.target(r, false)
-	if err != nil {
-		return err
-	}
-	req, err := f.p.newRequest(r)
+	resourceType, _, req, err := f.start(r, false)
 	if err != nil {
 		return err
 	}
@@ -220,11 +217,7 @@ func (f *fhirRoutes) create(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (f *fhirRoutes) update(w http.ResponseWriter, r *http.Request) error {
-	resourceType, id, err := f.target(r, true)
-	if err != nil {
-		return err
-	}
-	req, err := f.p.newRequest(r)
+	resourceType, id, req, err := f.start(r, true)
 	if err != nil {
 		return err
 	}
@@ -298,11 +291,7 @@ func (f *fhirRoutes) write(w http.ResponseWriter, r *http.Request, req *request,
 }
 
 func (f *fhirRoutes) delete(w http.ResponseWriter, r *http.Request) error {
-	resourceType, id, err := f.target(r, true)
-	if err != nil {
-		return err
-	}
-	req, err := f.p.newRequest(r)
+	resourceType, id, req, err := f.start(r, true)
 	if err != nil {
 		return err
 	}

@@ -45,11 +45,7 @@ func searchPatient(resourceType string, query url.Values) string {
 // any), runs the search, and then decides on each result with its own
 // patient, labels and consents, leaving out the results the policy denies.
 func (f *fhirRoutes) search(w http.ResponseWriter, r *http.Request) error {
-	resourceType, _, err := f.target(r, false)
-	if err != nil {
-		return err
-	}
-	req, err := f.p.newRequest(r)
+	resourceType, _, req, err := f.start(r, false)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,9 @@ type Route struct {
 	// "*/*" for any type. A body of another type gets 415. Empty for
 	// routes that take no body.
 	Consumes []string
+	// Produces lists the media types of the route's responses. When set, a
+	// request whose Accept header or _format names none of them gets 406.
+	Produces []string
 	// MaxBody is the largest body accepted, in bytes. Zero means
 	// limits.max_body_size; NoBodyLimit means no limit.
 	MaxBody int64
@@ -111,8 +114,8 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt Route, state *
 			return hubError(sdk.CodeThrottled, "rate limit of subject %q exceeded: retry after %s", principal.ID, delay.Round(time.Millisecond))
 		}
 	}
-	if strings.HasPrefix(rt.Path, "/fhir") {
-		if err := checkAccept(r); err != nil {
+	if len(rt.Produces) > 0 {
+		if err := checkAccept(r, rt.Produces); err != nil {
 			return err
 		}
 	}
@@ -166,12 +169,12 @@ func checkContentType(r *http.Request, consumes []string) error {
 	return nil
 }
 
-// checkAccept rejects a FHIR request that accepts no JSON form, such as one
-// that requests XML with Accept or _format, rather than answering it in a
-// format it did not request.
-func checkAccept(r *http.Request) error {
-	if format := r.URL.Query().Get("_format"); format != "" && !isJSONFormat(format) {
-		return &notAcceptable{hubError(sdk.CodeNotSupported, "_format %q is not served: the hub writes FHIR JSON, use _format=json or leave it out", truncate(format, 40))}
+// checkAccept rejects a request that accepts none of the media types the
+// route produces, such as one that requests XML with Accept or _format,
+// rather than sending it a format it did not request.
+func checkAccept(r *http.Request, produces []string) error {
+	if format := r.URL.Query().Get("_format"); format != "" && format != "json" && !slices.Contains(produces, format) {
+		return &notAcceptable{hubError(sdk.CodeNotSupported, "_format %q is not served: the hub writes %s, use _format=json or leave it out", truncate(format, 40), produces[0])}
 	}
 	header := r.Header.Get("Accept")
 	if header == "" {
@@ -182,21 +185,11 @@ func checkAccept(r *http.Request) error {
 		if err != nil || params["q"] == "0" {
 			continue
 		}
-		if isJSONFormat(mediaType) || mediaType == "*/*" || mediaType == "application/*" {
+		if mediaType == "*/*" || mediaType == "application/*" || slices.Contains(produces, mediaType) {
 			return nil
 		}
 	}
-	return &notAcceptable{hubError(sdk.CodeNotSupported, "Accept %q lists no type the hub writes: accept application/fhir+json", truncate(header, 80))}
-}
-
-// isJSONFormat reports whether a media type or _format value names FHIR
-// JSON.
-func isJSONFormat(format string) bool {
-	switch format {
-	case "json", "application/json", "application/fhir+json", "application/json+fhir":
-		return true
-	}
-	return false
+	return &notAcceptable{hubError(sdk.CodeNotSupported, "Accept %q lists no type the hub writes: accept %s", truncate(header, 80), produces[0])}
 }
 
 // notAcceptable marks a 406 rejection.

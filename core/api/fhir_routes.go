@@ -295,18 +295,22 @@ func (f *fhirRoutes) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+
+	// The policy decides on the stored resource's patient and labels.
 	ctx := r.Context()
 	target := policy.Resource{Type: resourceType, ID: id}
 	if current, err := f.p.Store.Read(ctx, req.tenant, resourceType, id); err == nil {
 		facts := factsOf(current.Body)
 		target.Patient, target.SecurityLabels = facts.patient, facts.labels
 	}
+
 	decision := f.p.decide(ctx, req, "delete", target, nil)
 	event := auditEvent(req, "delete", resourceType, id, target.Patient, decision)
 	if !decision.Allow {
 		event.Outcome = string(sdk.CodeForbidden)
 		return joinAudit(f.p.record(ctx, event), forbidden(decision))
 	}
+
 	res, err := f.p.Store.Delete(ctx, req.tenant, resourceType, id, store.WriteOptions{IfMatch: r.Header.Get("If-Match")})
 	if resourceType == "Consent" {
 		f.p.consentWritten(req.tenant)

@@ -47,7 +47,7 @@ func readSource(dir string) ([]sourceFile, error) {
 		return nil, fmt.Errorf("read policies: %w", err)
 	}
 	if !info.IsDir() {
-		return nil, fmt.Errorf("read policies: %s is not a directory: set the policy dir to the directory that holds the .rego files", dir)
+		return nil, fmt.Errorf("read policies: %s is not a directory: set the policy dir to the directory that contains the .rego files", dir)
 	}
 	return readFS(os.DirFS(dir), dir)
 }

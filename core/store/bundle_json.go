@@ -29,10 +29,9 @@ type responseJSON struct {
 }
 
 // MarshalJSON renders the response as a FHIR Bundle of type
-// transaction-response or batch-response. Resources are embedded as
-// stored; failed batch entries carry an OperationOutcome whose issue
-// locations are the JSON Pointers of the problems, as in every other
-// OperationOutcome of the hub.
+// transaction-response or batch-response. Resources are embedded as stored.
+// A failed batch entry carries an OperationOutcome like every other of the
+// hub, with the JSON Pointers of the problems as issue locations.
 func (r *BundleResponse) MarshalJSON() ([]byte, error) {
 	out := responseBundleJSON{ResourceType: "Bundle", Type: r.Type, Entry: make([]responseEntryJSON, 0, len(r.Entries))}
 	for _, e := range r.Entries {

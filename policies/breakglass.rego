@@ -10,17 +10,29 @@ package healthhub.breakglass
 import data.healthhub.lib
 import data.healthhub.settings
 
-# active is true for a valid break-glass: one that no deny rule below
-# rejects. Those rules check the time window, so a started_at that does not
-# parse (an undefined elapsed_ns when built-in errors are not raised) or
-# lies outside the window never activates it.
+# active is true for a valid break-glass: a role that may use it, a reason
+# long enough, and a decision time within the window after started_at. A
+# started_at that does not parse leaves elapsed_ns undefined (where built-in
+# errors are not raised), so it never activates break-glass.
 active if {
 	input.subject.break_glass
-	count(deny) == 0
+	role_allowed
+	reason_long_enough
+	elapsed := elapsed_ns
+	elapsed >= 0
+	elapsed <= settings.break_glass_max_seconds * 1000000000
 }
 
-deny contains {"code": "break_glass.role", "message": "break-glass is not available to the subject's roles"} if {
+# deny gives the reasons a requested break-glass is not active. problems
+# holds one rule for each condition of active, so a valid break-glass, the
+# common case, evaluates none of them.
+deny contains reason if {
 	input.subject.break_glass
+	not active
+	some reason in problems
+}
+
+problems contains {"code": "break_glass.role", "message": "break-glass is not available to the subject's roles"} if {
 	not role_allowed
 }
 
@@ -29,8 +41,7 @@ role_allowed if {
 	role in settings.break_glass_roles
 }
 
-deny contains {"code": "break_glass.reason", "message": message} if {
-	input.subject.break_glass
+problems contains {"code": "break_glass.reason", "message": message} if {
 	not reason_long_enough
 	message := sprintf("a break-glass reason needs at least %d characters and %d words", [
 		settings.break_glass_min_reason_length,
@@ -41,26 +52,23 @@ deny contains {"code": "break_glass.reason", "message": message} if {
 # trim_space fails on a reason that is not a string, so such a reason is
 # never long enough.
 reason_long_enough if {
-	reason := trim_space(object.get(input.subject.break_glass, "reason", ""))
+	reason := trim_space(input.subject.break_glass.reason)
 	count(reason) >= settings.break_glass_min_reason_length
 	count(regex.split(`\s+`, reason)) >= settings.break_glass_min_reason_words
 }
 
-deny contains {"code": "break_glass.started_at", "message": "break-glass needs started_at, the RFC 3339 time it began"} if {
-	input.subject.break_glass
+problems contains {"code": "break_glass.started_at", "message": "break-glass needs started_at, the RFC 3339 time it began"} if {
 	not elapsed_ns
 }
 
 elapsed_ns := lib.now_ns - time.parse_rfc3339_ns(input.subject.break_glass.started_at)
 
-deny contains {"code": "break_glass.expired", "message": message} if {
-	input.subject.break_glass
+problems contains {"code": "break_glass.expired", "message": message} if {
 	elapsed_ns > settings.break_glass_max_seconds * 1000000000
 	message := sprintf("break-glass lasts at most %d seconds", [settings.break_glass_max_seconds])
 }
 
-deny contains {"code": "break_glass.future", "message": "break-glass started_at is after the decision time"} if {
-	input.subject.break_glass
+problems contains {"code": "break_glass.future", "message": "break-glass started_at is after the decision time"} if {
 	elapsed_ns < 0
 }
 

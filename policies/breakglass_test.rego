@@ -55,3 +55,12 @@ test_break_glass_settings if {
 	short := decision with input as glass({"reason": "stroke", "started_at": "2025-03-04T09:58:00Z"}) with data.healthhub.config as config
 	short.allow
 }
+
+test_break_glass_not_an_object if {
+	every value in [true, "now"] {
+		d := decision with input as fixtures.with_subject({"break_glass": value})
+		not d.allow
+		"break_glass.reason" in fixtures.codes(d)
+		"break_glass.started_at" in fixtures.codes(d)
+	}
+}

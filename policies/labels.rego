@@ -15,6 +15,7 @@ sensitive contains label.code if {
 }
 
 covered(code) if {
+	input.context.consents
 	some c in consent.applicable
 	some provision in consent.permit_provisions(c)
 	some coding in provision.securityLabel
@@ -33,7 +34,7 @@ deny contains {"code": "labels.sensitive", "message": sprintf("label %s needs a 
 }
 
 notes contains {"code": "labels.consented", "message": sprintf("label %s is covered by the patient's Consent", [code])} if {
-	input.resource.security_labels
+	input.context.consents
 	some code in sensitive
 	covered(code)
 }

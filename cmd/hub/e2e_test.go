@@ -60,7 +60,12 @@ type hubProcess struct {
 // directory and waits until it listens.
 func startHub(t *testing.T, env ...string) *hubProcess {
 	t.Helper()
-	dataDir := t.TempDir()
+	return startHubIn(t, t.TempDir(), env...)
+}
+
+// startHubIn is startHub on an existing data directory, as a restart.
+func startHubIn(t *testing.T, dataDir string, env ...string) *hubProcess {
+	t.Helper()
 	cmd := exec.Command(hubBinary, "serve")
 	cmd.Env = append(os.Environ(), "HUB_DATA_DIR="+dataDir, "HUB_SERVER_LISTEN=127.0.0.1:0")
 	cmd.Env = append(cmd.Env, env...)

@@ -406,3 +406,32 @@ func TestImportNDJSONIntoHub(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, string(body))
 	assert.Contains(t, string(body), "Brandt")
 }
+
+// A restarted hub continues a break-glass session from its recorded start,
+// so restarting does not extend a break-glass beyond its maximum duration.
+func TestBreakGlassSurvivesRestart(t *testing.T) {
+	const maxDuration = 2 * time.Second
+	env := "HUB_POLICY_BREAK_GLASS_MAX_DURATION=" + maxDuration.String()
+	hub := startHub(t, env)
+	admin := hub.cli(t, "token", "issue", "--subject", "registrar", "--role", "admin", "--tenant", "north", "--scope", "user/*.cruds")
+	status, body := hub.call(t, http.MethodPost, "/fhir/Patient", admin, nil, []byte(`{"resourceType":"Patient","name":[{"family":"Restart"}]}`))
+	require.Equal(t, http.StatusCreated, status, string(body))
+	var patient map[string]any
+	require.NoError(t, json.Unmarshal(body, &patient))
+	path := "/fhir/Patient/" + patient["id"].(string)
+
+	south := hub.cli(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.rs")
+	headers := map[string]string{"X-Tenant": "north", "X-Break-Glass-Reason": "patient unconscious in the emergency department, no records"}
+	started := time.Now()
+	status, body = hub.call(t, http.MethodGet, path, south, headers, nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	hub.stop(t)
+
+	// Wait out the maximum duration, counted from before the first read.
+	time.Sleep(time.Until(started.Add(maxDuration + 500*time.Millisecond)))
+	restarted := startHubIn(t, hub.dataDir, env)
+	status, body = restarted.call(t, http.MethodGet, path, south, headers, nil)
+	assert.Equal(t, http.StatusForbidden, status, string(body))
+	_, rules := outcomeCodes(t, body)
+	assert.Contains(t, rules, "break_glass.expired")
+}

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,8 +46,9 @@ type Pipeline struct {
 	Jobs *jobs.Queue
 	// Operations sets the defaults of the provider operations.
 	Operations OperationsConfig
-	// BreakGlassWindow bounds how long a subject's break-glass session is
-	// remembered; the policy decides how long it is valid.
+	// BreakGlassWindow is how long a break-glass session lasts before the
+	// same credential starts a new one; the policy decides how long it is
+	// valid. Zero means 24 hours.
 	BreakGlassWindow time.Duration
 
 	breakGlass   breakGlassSessions
@@ -138,8 +141,13 @@ func (p *Pipeline) decide(ctx context.Context, req *request, action string, res 
 // name, version and data-use declaration the policy reads. A nil provider
 // means that no provider is involved.
 func (p *Pipeline) decideFor(ctx context.Context, req *request, action string, res policy.Resource, payload []byte, provider *policy.Provider) policy.Decision {
+	subject, err := p.subject(ctx, req)
+	if err != nil {
+		p.Logger.ErrorContext(ctx, "read break-glass session failed; denying", "request_id", req.id, "error", err)
+		return policy.Decision{Allow: false, Reasons: []policy.Reason{{Code: "hub.break_glass_unavailable", Message: "when the break-glass session began could not be read"}}, Obligations: policy.Obligations{AuditLevel: policy.AuditHigh}}
+	}
 	in := &policy.Input{
-		Subject:  p.subject(req),
+		Subject:  subject,
 		Action:   action,
 		Resource: res,
 		Provider: provider,
@@ -172,7 +180,9 @@ func (p *Pipeline) decideFor(ctx context.Context, req *request, action string, r
 	return decision
 }
 
-func (p *Pipeline) subject(req *request) policy.Subject {
+// subject describes the request's principal to the policy. Under
+// break-glass it reads when the session began, which may fail.
+func (p *Pipeline) subject(ctx context.Context, req *request) (policy.Subject, error) {
 	principal := req.principal
 	subject := policy.Subject{
 		ID:           principal.ID,
@@ -185,10 +195,13 @@ func (p *Pipeline) subject(req *request) policy.Subject {
 		subject.Patient = "Patient/" + principal.Patient
 	}
 	if principal.BreakGlassReason != "" {
-		started := p.breakGlass.start(principal, time.Now(), p.BreakGlassWindow)
+		started, err := p.breakGlass.start(ctx, p.Store, principal, time.Now(), p.BreakGlassWindow)
+		if err != nil {
+			return subject, err
+		}
 		subject.BreakGlass = &policy.BreakGlass{Reason: principal.BreakGlassReason, StartedAt: started}
 	}
-	return subject
+	return subject, nil
 }
 
 // consents returns the active Consent resources about patient, from the
@@ -364,39 +377,60 @@ func auditObligations(report *obligation.Report) []audit.Obligation {
 	return out
 }
 
-// breakGlassSessions remembers when each subject's break-glass began, so
-// that the policy can limit how long it lasts. A session is keyed by
-// tenant, subject and credential, and ends when the credential changes or
-// the window passes.
+// breakGlassSessions finds when each subject's break-glass began, so that
+// the policy can limit how long it lasts. A session is keyed by tenant,
+// subject and credential, and ends when the credential changes or the
+// window passes. The start is recorded in the store, which every hub
+// sharing the database reads, and kept here for the window so that later
+// requests of the session need no database read.
 type breakGlassSessions struct {
 	mu      sync.Mutex
 	started map[string]time.Time
 }
 
-// NOTE: sessions live in memory, so a restart of the hub starts them anew;
-// a replicated deployment should keep them in the store.
-func (s *breakGlassSessions) start(p *auth.Principal, now time.Time, window time.Duration) time.Time {
+// maxCachedSessions bounds the break-glass sessions kept in memory.
+const maxCachedSessions = 10_000
+
+func (s *breakGlassSessions) start(ctx context.Context, st store.BreakGlassSessions, p *auth.Principal, now time.Time, window time.Duration) (time.Time, error) {
 	if window <= 0 {
 		window = 24 * time.Hour
 	}
-	key := p.Tenant + "\x00" + p.ID + "\x00" + p.CredentialID
+	key := sessionKey(p)
+	s.mu.Lock()
+	started, ok := s.started[key]
+	s.mu.Unlock()
+	if ok && now.Sub(started) < window {
+		return started, nil
+	}
+
+	started, err := st.StartBreakGlass(ctx, p.Tenant, key, now, window)
+	if err != nil {
+		return time.Time{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started == nil {
 		s.started = map[string]time.Time{}
 	}
-	if started, ok := s.started[key]; ok && now.Sub(started) < window {
-		return started
-	}
-	if len(s.started) > 10_000 {
-		for k, started := range s.started {
-			if now.Sub(started) >= window {
+	if len(s.started) >= maxCachedSessions {
+		for k, t := range s.started {
+			if now.Sub(t) >= window {
 				delete(s.started, k)
 			}
 		}
+		if len(s.started) >= maxCachedSessions {
+			clear(s.started)
+		}
 	}
-	s.started[key] = now
-	return now
+	s.started[key] = started
+	return started, nil
+}
+
+// sessionKey identifies a break-glass session without naming the subject
+// or the credential: the hex SHA-256 of both.
+func sessionKey(p *auth.Principal) string {
+	sum := sha256.Sum256([]byte(p.ID + "\x00" + p.CredentialID))
+	return hex.EncodeToString(sum[:])
 }
 
 // consentTTL is how long the Consents of a patient are reused before they

@@ -1,16 +1,20 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/healthhub/healthhub/core/auth"
 	"github.com/healthhub/healthhub/core/obligation"
 	"github.com/healthhub/healthhub/core/policy"
+	"github.com/healthhub/healthhub/core/store"
 )
 
 func TestFactsOf(t *testing.T) {
@@ -80,17 +84,64 @@ func TestConsentCache(t *testing.T) {
 	assert.True(t, ok, "other tenants keep their entries")
 }
 
+// countingSessions counts the calls that reach the store.
+type countingSessions struct {
+	store.BreakGlassSessions
+	calls int
+}
+
+func (c *countingSessions) StartBreakGlass(ctx context.Context, tenant, session string, now time.Time, window time.Duration) (time.Time, error) {
+	c.calls++
+	return c.BreakGlassSessions.StartBreakGlass(ctx, tenant, session, now, window)
+}
+
 func TestBreakGlassSessions(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "hub.db")}, store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	counted := &countingSessions{BreakGlassSessions: st}
+
 	var sessions breakGlassSessions
 	principal := &auth.Principal{ID: "dr-south", Tenant: "south", CredentialID: "jti-1"}
-	start := time.Now()
-	assert.Equal(t, start, sessions.start(principal, start, time.Hour))
-	assert.Equal(t, start, sessions.start(principal, start.Add(30*time.Minute), time.Hour), "a session keeps its start")
+	start := time.Now().UTC().Truncate(time.Microsecond)
+	got, err := sessions.start(ctx, counted, principal, start, time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, start, got)
+	got, err = sessions.start(ctx, counted, principal, start.Add(30*time.Minute), time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, start, got, "a session keeps its start")
+	assert.Equal(t, 1, counted.calls, "the second request is served from memory")
+
+	var otherHub breakGlassSessions
+	got, err = otherHub.start(ctx, counted, principal, start.Add(40*time.Minute), time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, start, got, "another hub on the same database continues the session")
+
 	later := start.Add(2 * time.Hour)
-	assert.Equal(t, later, sessions.start(principal, later, time.Hour), "after the window a new session starts")
+	got, err = sessions.start(ctx, counted, principal, later, time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, later, got, "after the window a new session starts")
 
 	other := &auth.Principal{ID: "dr-south", Tenant: "south", CredentialID: "jti-2"}
-	assert.Equal(t, later.Add(time.Second), sessions.start(other, later.Add(time.Second), time.Hour), "a new token starts its own session")
+	got, err = sessions.start(ctx, counted, other, later.Add(time.Second), time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, later.Add(time.Second), got, "a new token starts its own session")
+
+	require.NoError(t, st.Close())
+	newcomer := &auth.Principal{ID: "dr-north", Tenant: "north", CredentialID: "jti-3"}
+	_, err = sessions.start(ctx, counted, newcomer, later, time.Hour)
+	assert.Error(t, err, "a session the store cannot record is an error")
+}
+
+func TestSessionKeyNamesNoOne(t *testing.T) {
+	principal := &auth.Principal{ID: "dr-south", Tenant: "south", CredentialID: "jti-1"}
+	key := sessionKey(principal)
+	assert.Len(t, key, 64)
+	assert.NotContains(t, key, "dr-south")
+	other := *principal
+	other.CredentialID = "jti-2"
+	assert.NotEqual(t, key, sessionKey(&other))
 }
 
 func TestDecisionKeySeparatesInputs(t *testing.T) {

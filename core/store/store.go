@@ -19,6 +19,7 @@ type Store interface {
 	Writer
 	Searcher
 	BundleProcessor
+	BreakGlassSessions
 	// Ping checks that the database is reachable, for readiness probes.
 	Ping(ctx context.Context) error
 	// Close releases the database connections. Calls in flight may fail.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/healthhub/healthhub/core/fhir"
+	"github.com/healthhub/healthhub/core/internal/sqldb"
 	"github.com/healthhub/healthhub/core/store"
 	"github.com/healthhub/healthhub/sdk"
 )
@@ -23,7 +24,8 @@ const (
 // StatusFor returns the HTTP status for err. A conflict on a request with
 // If-Match is a failed precondition (412); every other conflict is 409.
 // Failures of plugins and upstream services are 502, or 504 when they timed
-// out, and the hub's own unexpected errors are 500.
+// out. The hub's own database out of reach is 503, and the hub's other
+// unexpected errors are 500.
 func StatusFor(r *http.Request, err error) int {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
@@ -36,6 +38,9 @@ func StatusFor(r *http.Request, err error) int {
 	var unacceptable *notAcceptable
 	if errors.As(err, &unacceptable) {
 		return http.StatusNotAcceptable
+	}
+	if databaseUnavailable(err) {
+		return http.StatusServiceUnavailable
 	}
 	outcome := sdk.AsOutcome(err)
 	issue := firstError(outcome)
@@ -88,6 +93,14 @@ func StatusFor(r *http.Request, err error) int {
 	return http.StatusInternalServerError
 }
 
+// databaseUnavailable reports whether err is the hub's own database being
+// out of reach, as opposed to an outcome, which may come from a plugin or
+// an upstream service and carries its own code.
+func databaseUnavailable(err error) bool {
+	var outcome *sdk.Outcome
+	return !errors.As(err, &outcome) && sqldb.IsUnavailable(err)
+}
+
 func firstError(o *sdk.Outcome) sdk.Issue {
 	for _, issue := range o.Issues {
 		if issue.Severity == sdk.SeverityError || issue.Severity == sdk.SeverityFatal {
@@ -110,9 +123,13 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
 		outcome = sdk.Errorf(sdk.CodeTooLong, "read request body: larger than the limit of %d bytes", tooLarge.Limit)
 	}
-	if status == http.StatusInternalServerError {
+	switch {
+	case status == http.StatusInternalServerError:
 		logger.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "error", err)
 		outcome = sdk.Errorf(sdk.CodeException, "internal error: the hub logged it under request id %s", RequestID(r.Context()))
+	case databaseUnavailable(err):
+		logger.ErrorContext(r.Context(), "database unavailable", "request_id", RequestID(r.Context()), "error", err)
+		outcome = sdk.Errorf(sdk.CodeTransient, "the hub's database is unavailable: retry later (request id %s)", RequestID(r.Context()))
 	}
 	switch status {
 	case http.StatusUnauthorized:

@@ -42,8 +42,8 @@ type Config struct {
 	// Store selects the resource store's database. Its data_dir defaults
 	// to DataDir.
 	Store store.Config `json:"store"`
-	// Audit selects the audit trail's database, by default the store's.
-	// Its data_dir defaults to DataDir.
+	// Audit selects the audit trail's database, by default the SQLite file
+	// audit.db in its data_dir, which defaults to DataDir.
 	Audit audit.Config `json:"audit"`
 	// Policy sets the policy directory and the settings the policies read.
 	Policy policy.Config `json:"policy"`

@@ -3,9 +3,12 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -273,6 +276,36 @@ func IsBusy(err error) bool {
 		return liteErr.Code()&0xff == sqlite3.SQLITE_BUSY || liteErr.Code()&0xff == sqlite3.SQLITE_LOCKED
 	}
 	return false
+}
+
+// IsUnavailable reports whether err means that the database could not be
+// reached, so that the same request may succeed later. That covers a failed
+// connect and a refused or broken network connection; a connection that
+// broke during a query surfaces from the driver as io.ErrUnexpectedEOF. It
+// also covers a PostgreSQL server that is shutting down or out of
+// connections (SQLSTATE classes 08 and 57P, code 53300) and a SQLite file
+// that cannot be opened.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "53300"
+	}
+	var netErr *net.OpError
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		return liteErr.Code()&0xff == sqlite3.SQLITE_CANTOPEN
+	}
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // InTx runs fn in a write transaction and commits it when fn returns nil.

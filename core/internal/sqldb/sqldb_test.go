@@ -2,11 +2,16 @@ package sqldb_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/healthhub/healthhub/core/internal/dbtest"
 	"github.com/healthhub/healthhub/core/internal/sqldb"
@@ -88,4 +93,44 @@ func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, info.Mode().Perm()&0o077, "%s has mode %v", p, info.Mode().Perm())
 	}
+}
+
+// closedPort returns a loopback address that nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+func TestIsUnavailable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	down, err := sql.Open("pgx", "postgres://postgres@"+closedPort(t)+"/test?connect_timeout=2")
+	require.NoError(t, err)
+	defer down.Close()
+	refused := down.PingContext(ctx)
+	require.Error(t, refused)
+	assert.True(t, sqldb.IsUnavailable(refused), "a refused connection: %v", refused)
+	assert.True(t, sqldb.IsUnavailable(fmt.Errorf("read Patient/1: %w", refused)), "wrapped")
+
+	missing, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "no-such-dir", "hub.db")+"?mode=ro")
+	require.NoError(t, err)
+	defer missing.Close()
+	cantOpen := missing.PingContext(ctx)
+	require.Error(t, cantOpen)
+	assert.True(t, sqldb.IsUnavailable(cantOpen), "a SQLite file that cannot be opened: %v", cantOpen)
+
+	db, err := sqldb.Open(ctx, dbtest.Options(t, dbtest.Backend{Name: "postgres", Dialect: sqldb.Postgres}))
+	require.NoError(t, err)
+	defer db.Close()
+	_, syntax := db.Read.ExecContext(ctx, "SELEC 1")
+	require.Error(t, syntax)
+	assert.False(t, sqldb.IsUnavailable(syntax), "a syntax error: %v", syntax)
+
+	assert.False(t, sqldb.IsUnavailable(nil))
+	assert.False(t, sqldb.IsUnavailable(errors.New("decode row: invalid JSON")))
 }

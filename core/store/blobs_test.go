@@ -54,6 +54,13 @@ func TestBinaryDataGoesToBlobStore(t *testing.T) {
 			require.NoError(t, err)
 			want := expectedBody(raw, binary.ID, created.ID, nil)
 			assert.Equal(t, string(want), string(stripInsertedMeta(t, got.Body, got, hasTopLevelMeta(raw))))
+			assert.Equal(t, string(got.Body), string(created.Body), "the create result is the body a read returns")
+
+			updated, _, err := s.Update(ctx, "acme", "Binary", created.ID, got.Body, store.WriteOptions{})
+			require.NoError(t, err)
+			reread, err := s.Read(ctx, "acme", "Binary", created.ID)
+			require.NoError(t, err)
+			assert.Equal(t, string(reread.Body), string(updated.Body), "the update result is the body a read returns")
 
 			t.Run("without storage provider", func(t *testing.T) {
 				plain := openStoreWith(t, cfg, store.Options{})

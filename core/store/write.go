@@ -258,6 +258,16 @@ func (w *writeOp) render(now time.Time, refs *references) error {
 			edits = append(edits, edit{start: r.value.start, end: r.value.end, text: quoteJSON(target)})
 		}
 	}
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
+	if len(w.res.blobs) > 0 {
+		// The caller gets the resource as it will read it back, with the
+		// content that the database row leaves out.
+		full, _, err := splice(w.res.raw, edits)
+		if err != nil {
+			return w.fail(sdk.CodeException, "%s: %v", w.describe(), err)
+		}
+		w.result.Body = full
+	}
 	for _, b := range w.res.blobs {
 		edits = append(edits, edit{start: b.value.start, end: b.value.end, text: []byte(`""`), mark: true})
 	}
@@ -269,7 +279,9 @@ func (w *writeOp) render(now time.Time, refs *references) error {
 	}
 	w.body, w.offsets = body, offsets
 	w.index = extractIndex(w.resourceType, w.res.raw, sc.top, refs.rewrite)
-	w.result.Body = body
+	if w.result.Body == nil {
+		w.result.Body = body
+	}
 	return nil
 }
 

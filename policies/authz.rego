@@ -69,10 +69,7 @@ notes contains reason if some reason in egress.notes
 
 default audit_level := "standard"
 
-audit_level := "high" if {
-	input.subject.break_glass
-	breakglass.active
-}
+audit_level := "high" if input.subject.break_glass
 
 audit_level := "high" if {
 	input.resource.security_labels

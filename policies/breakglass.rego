@@ -3,8 +3,9 @@
 # it with subject.break_glass {reason, started_at}. It is valid only for the
 # roles in break_glass_roles, with a reason of at least
 # break_glass_min_reason_length characters and break_glass_min_reason_words
-# words, and for break_glass_max_seconds after started_at. Every break-glass
-# decision gets audit level high and a review flag.
+# words, and for break_glass_max_seconds after started_at. Every request for
+# break-glass, granted or not, is audited at level high; a valid one is also
+# flagged for review.
 package healthhub.breakglass
 
 import data.healthhub.lib
@@ -32,6 +33,10 @@ deny contains reason if {
 	some reason in problems
 }
 
+problems contains {"code": "break_glass.malformed", "message": "subject.break_glass must be an object with reason and started_at"} if {
+	not is_object(input.subject.break_glass)
+}
+
 problems contains {"code": "break_glass.role", "message": "break-glass is not available to the subject's roles"} if {
 	not role_allowed
 }
@@ -42,6 +47,7 @@ role_allowed if {
 }
 
 problems contains {"code": "break_glass.reason", "message": message} if {
+	is_object(input.subject.break_glass)
 	not reason_long_enough
 	message := sprintf("a break-glass reason needs at least %d characters and %d words", [
 		settings.break_glass_min_reason_length,
@@ -49,15 +55,16 @@ problems contains {"code": "break_glass.reason", "message": message} if {
 	])
 }
 
-# trim_space fails on a reason that is not a string, so such a reason is
-# never long enough.
+# A reason that is missing or not a string is never long enough.
 reason_long_enough if {
+	is_string(input.subject.break_glass.reason)
 	reason := trim_space(input.subject.break_glass.reason)
 	count(reason) >= settings.break_glass_min_reason_length
 	count(regex.split(`\s+`, reason)) >= settings.break_glass_min_reason_words
 }
 
 problems contains {"code": "break_glass.started_at", "message": "break-glass needs started_at, the RFC 3339 time it began"} if {
+	is_object(input.subject.break_glass)
 	not elapsed_ns
 }
 

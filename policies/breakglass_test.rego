@@ -26,6 +26,7 @@ test_denied_break_glass if {
 		d := decision with input as glass(changes)
 		not d.allow
 		code in fixtures.codes(d)
+		d.obligations.audit_level == "high"
 		d.obligations.review == false
 	}
 }
@@ -57,10 +58,18 @@ test_break_glass_settings if {
 }
 
 test_break_glass_not_an_object if {
-	every value in [true, "now"] {
+	every value in [true, "now", 1, ["reason"]] {
 		d := decision with input as fixtures.with_subject({"break_glass": value})
 		not d.allow
-		"break_glass.reason" in fixtures.codes(d)
-		"break_glass.started_at" in fixtures.codes(d)
+		"break_glass.malformed" in fixtures.codes(d)
+		not "break_glass.reason" in fixtures.codes(d)
+		not "break_glass.started_at" in fixtures.codes(d)
+		d.obligations.audit_level == "high"
 	}
+}
+
+test_no_break_glass_when_false if {
+	d := decision with input as fixtures.with_subject({"break_glass": false})
+	d.allow
+	d.obligations.audit_level == "standard"
 }

@@ -31,6 +31,7 @@ const embeddedSource = "embedded"
 // sourceFile is one Rego file of a policy set.
 type sourceFile struct {
 	name string // path shown in errors: the file path, or embedded/NAME
+	rel  string // path below the policy directory, with slashes
 	text []byte
 }
 
@@ -65,7 +66,7 @@ func readFS(fsys fs.FS, prefix string) ([]sourceFile, error) {
 		if err != nil {
 			return err
 		}
-		files = append(files, sourceFile{name: filepath.Join(prefix, filepath.FromSlash(path)), text: text})
+		files = append(files, sourceFile{name: filepath.Join(prefix, filepath.FromSlash(path)), rel: path, text: text})
 		return nil
 	})
 	if err != nil {
@@ -78,11 +79,13 @@ func readFS(fsys fs.FS, prefix string) ([]sourceFile, error) {
 	return files, nil
 }
 
-// revision returns the SHA-256 over the names and contents of files.
+// revision returns the SHA-256 over the contents of files and their paths
+// below the policy directory, so that a copy of a set in another directory
+// has the same revision.
 func revision(files []sourceFile) string {
 	h := sha256.New()
 	for _, f := range files {
-		fmt.Fprintf(h, "%s\x00%d\x00", f.name, len(f.text))
+		fmt.Fprintf(h, "%s\x00%d\x00", f.rel, len(f.text))
 		h.Write(f.text)
 	}
 	return hex.EncodeToString(h.Sum(nil))

@@ -354,3 +354,21 @@ decision := {"allow": true, "reasons": [{"code": "test.exact", "message": "exact
 		})
 	}
 }
+
+func TestRevisionFollowsContentsNotDirectory(t *testing.T) {
+	embedded := newEngine(t, Config{})
+	copied := newEngine(t, Config{Dir: copyPolicies(t)})
+	assert.Equal(t, embedded.Revision(), copied.Revision(), "a copy of the set has its revision")
+
+	dir := copyPolicies(t)
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	relative, err := filepath.Rel(wd, dir)
+	require.NoError(t, err)
+	assert.Equal(t, embedded.Revision(), newEngine(t, Config{Dir: relative}).Revision(), "the path's spelling does not count")
+
+	text, err := os.ReadFile(filepath.Join(dir, "access.rego"))
+	require.NoError(t, err)
+	writeFile(t, dir, "access.rego", string(text)+"\n# edited\n")
+	assert.NotEqual(t, embedded.Revision(), newEngine(t, Config{Dir: dir}).Revision(), "a changed file changes the revision")
+}

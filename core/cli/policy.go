@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -71,6 +72,9 @@ configured min_coverage (90% by default) or --min-coverage.`,
 			}
 			threshold := cfg.EffectiveMinCoverage()
 			if cmd.Flags().Changed("min-coverage") {
+				if minCoverage < 0 || minCoverage > 100 {
+					return &ExitError{Code: ExitUsage, Err: fmt.Errorf("policy test: --min-coverage %v is out of range: use a percentage from 0 to 100", minCoverage)}
+				}
 				threshold = minCoverage
 			}
 			report, err := policy.RunTests(cmd.Context(), cfg.Dir)
@@ -120,9 +124,21 @@ func printTestReport(w io.Writer, report *policy.TestReport, threshold float64, 
 	case failed > 0:
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("policy test: %d of %d Rego tests failed", failed, passed+failed)}
 	case low:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("policy test: line coverage %.2f%% is below the minimum %.2f%%: add tests for the rows listed", report.Coverage, threshold)}
+		coverage, minimum := distinctPercents(report.Coverage, threshold)
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("policy test: line coverage %s%% is below the minimum %s%%: add tests for the rows listed", coverage, minimum)}
 	}
 	return nil
+}
+
+// distinctPercents formats a and b with two decimals, or with as many more
+// as it takes to tell them apart, up to six.
+func distinctPercents(a, b float64) (string, string) {
+	for decimals := 2; ; decimals++ {
+		x, y := strconv.FormatFloat(a, 'f', decimals, 64), strconv.FormatFloat(b, 'f', decimals, 64)
+		if x != y || decimals == 6 {
+			return x, y
+		}
+	}
 }
 
 // decideCommand holds what eval and explain share.

@@ -92,6 +92,21 @@ test_read_allowed if authz.decision.allow with input as {"action": "read"}
 	code, out, errOut = runHubWithInput(t, "", "policy", "test", "--config", config)
 	assert.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, out, "1 passed", "the configured directory is tested, not the embedded set")
+
+	for _, bad := range []string{"150", "-5"} {
+		code, _, errOut = runHubWithInput(t, "", "policy", "test", "--min-coverage", bad, dir)
+		assert.Equal(t, ExitUsage, code, bad)
+		assert.Contains(t, errOut, "out of range", bad)
+	}
+}
+
+func TestDistinctPercents(t *testing.T) {
+	coverage, minimum := distinctPercents(98.4375, 98.44)
+	assert.Equal(t, "98.438", coverage)
+	assert.Equal(t, "98.440", minimum)
+	coverage, minimum = distinctPercents(75, 90)
+	assert.Equal(t, "75.00", coverage)
+	assert.Equal(t, "90.00", minimum)
 }
 
 func TestPolicyTestReadsEnvironment(t *testing.T) {

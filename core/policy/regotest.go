@@ -185,11 +185,15 @@ func (r *TestReport) addCoverage(report cover.Report) {
 			CoveredLines:    fr.CoveredLines,
 			NotCoveredLines: fr.NotCoveredLines,
 		}
+		rows := make([][2]int, 0, len(fr.NotCovered))
 		for _, rng := range fr.NotCovered {
-			if rng.Start.Row == rng.End.Row {
-				fc.NotCovered = append(fc.NotCovered, fmt.Sprint(rng.Start.Row))
+			rows = append(rows, [2]int{rng.Start.Row, rng.End.Row})
+		}
+		for _, rng := range mergeRows(rows) {
+			if rng[0] == rng[1] {
+				fc.NotCovered = append(fc.NotCovered, fmt.Sprint(rng[0]))
 			} else {
-				fc.NotCovered = append(fc.NotCovered, fmt.Sprintf("%d-%d", rng.Start.Row, rng.End.Row))
+				fc.NotCovered = append(fc.NotCovered, fmt.Sprintf("%d-%d", rng[0], rng[1]))
 			}
 		}
 		covered += fr.CoveredLines
@@ -200,4 +204,19 @@ func (r *TestReport) addCoverage(report cover.Report) {
 	if total := covered + notCovered; total > 0 {
 		r.Coverage = 100 * float64(covered) / float64(total)
 	}
+}
+
+// mergeRows sorts row ranges and merges those that overlap or touch. OPA's
+// coverage report can list a row both alone and inside a longer range.
+func mergeRows(rows [][2]int) [][2]int {
+	slices.SortFunc(rows, func(a, b [2]int) int { return a[0] - b[0] })
+	var merged [][2]int
+	for _, r := range rows {
+		if n := len(merged); n > 0 && r[0] <= merged[n-1][1]+1 {
+			merged[n-1][1] = max(merged[n-1][1], r[1])
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return merged
 }

@@ -25,6 +25,8 @@ type Engine struct {
 
 	current  atomic.Pointer[policySet]
 	reloadMu sync.Mutex // serializes Reload
+	// rejected is true when the last load failed. Guarded by reloadMu.
+	rejected bool
 
 	watcher *watcher
 }
@@ -80,12 +82,16 @@ func (e *Engine) load(ctx context.Context) error {
 	set, err := e.buildSet(ctx, source)
 	if err != nil {
 		e.logLoadError(source, err)
+		e.rejected = true
 		return err
 	}
 	old := e.current.Swap(set)
-	if old == nil || old.revision != set.revision {
+	// After a rejected attempt the log needs the outcome even when the
+	// files are back to the set in force.
+	if old == nil || old.revision != set.revision || e.rejected {
 		e.logger.Info("policy set loaded", "source", source, "revision", set.revision, "modules", len(set.modules))
 	}
+	e.rejected = false
 	return nil
 }
 

@@ -58,6 +58,12 @@ func TestReloadLogsLocatedErrors(t *testing.T) {
 	assert.Contains(t, rejected, "col")
 	assert.Equal(t, "rego_parse_error", rejected["code"])
 	assert.NotEmpty(t, rejected["message"])
+
+	// Restoring the file brings back the set in force; the log says so.
+	writeFile(t, dir, "authz.rego", minimalPolicy)
+	require.NoError(t, e.Reload(context.Background()))
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	assert.Contains(t, lines[len(lines)-1], `"msg":"policy set loaded"`)
 }
 
 // A canary patient name in the input never reaches the logs, whether the

@@ -65,7 +65,7 @@ func TestPolicyTestRejectsUngatheredConcern(t *testing.T) {
 	writeTemp(t, dir, "vip.rego", "package healthhub.vip\n\ndeny contains \"vip.restricted\" if input.resource.vip\n")
 	code, _, errOut := runHubWithInput(t, "", "policy", "test", dir)
 	assert.NotEqual(t, ExitOK, code)
-	assert.Contains(t, errOut, filepath.Join(dir, "vip.rego")+":3:1: concern_not_gathered: healthhub.vip.deny is read by no other package")
+	assert.Contains(t, errOut, filepath.Join(dir, "vip.rego")+":3:1: concern_not_gathered: healthhub.vip.deny is not reached from data.healthhub.authz.decision")
 }
 
 func TestPolicyTestCoverageThreshold(t *testing.T) {

@@ -216,30 +216,12 @@ func checkDecisionRule(source string, compiler *ast.Compiler) error {
 var gatheredRules = map[string]bool{"deny": true, "notes": true, "obligations": true}
 
 // checkConcernsGathered rejects a set in which a package defines deny,
-// notes or obligations that no other package reads, such as a new package
-// not yet gathered in authz.rego. Those rules would take no part in any
-// decision, and nothing would report it.
+// notes or obligations that the decision does not reach, such as a new
+// package not yet gathered in authz.rego. Those rules would take no part in
+// any decision, and nothing would report it. A rule of another package that
+// reads them does not count unless the decision reaches that rule too.
 func checkConcernsGathered(source string, compiler *ast.Compiler) error {
-	type reader struct {
-		pkg ast.Ref
-		ref ast.Ref
-	}
-	var reads []reader
-	for _, m := range compiler.Modules {
-		ast.WalkRefs(m, func(ref ast.Ref) bool {
-			reads = append(reads, reader{pkg: m.Package.Path, ref: ref})
-			return false
-		})
-	}
-	readElsewhere := func(path, pkg ast.Ref) bool {
-		for _, r := range reads {
-			if !r.pkg.Equal(pkg) && (r.ref.HasPrefix(path) || path.HasPrefix(r.ref) && len(r.ref) > 2) {
-				return true
-			}
-		}
-		return false
-	}
-
+	reached := reachedFromDecision(compiler)
 	var errs []LocatedError
 	reported := map[string]bool{}
 	for _, m := range compiler.Modules {
@@ -252,7 +234,7 @@ func checkConcernsGathered(source string, compiler *ast.Compiler) error {
 				continue
 			}
 			path := rule.Ref()
-			if reported[path.String()] || readElsewhere(path, m.Package.Path) {
+			if reported[path.String()] || reached[rule] {
 				continue
 			}
 			reported[path.String()] = true
@@ -261,9 +243,9 @@ func checkConcernsGathered(source string, compiler *ast.Compiler) error {
 			errs = append(errs, LocatedError{
 				File: rule.Location.File, Row: rule.Location.Row, Col: rule.Location.Col,
 				Code: "concern_not_gathered",
-				Message: fmt.Sprintf("%s.%s is read by no other package, so it takes no part in decisions: "+
+				Message: fmt.Sprintf("%s.%s is not reached from %s, so it takes no part in decisions: "+
 					"import data.%s in authz.rego and gather it there, as authz does for the other concerns' %s",
-					pkg, name, pkg, name),
+					pkg, name, DecisionQuery, pkg, name),
 			})
 		}
 	}
@@ -274,4 +256,26 @@ func checkConcernsGathered(source string, compiler *ast.Compiler) error {
 		return newLoadError(source, errs)
 	}
 	return nil
+}
+
+// reachedFromDecision returns the rules that the decision rules depend on,
+// directly or through other rules, else branches included.
+func reachedFromDecision(compiler *ast.Compiler) map[*ast.Rule]bool {
+	reached := map[*ast.Rule]bool{}
+	queue := slices.Clone(compiler.GetRulesExact(decisionRef))
+	for len(queue) > 0 {
+		rule := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if rule == nil || reached[rule] {
+			continue
+		}
+		reached[rule] = true
+		queue = append(queue, rule.Else)
+		for dep := range compiler.Graph.Dependencies(rule) {
+			if r, ok := dep.(*ast.Rule); ok {
+				queue = append(queue, r)
+			}
+		}
+	}
+	return reached
 }

@@ -70,6 +70,15 @@ func TestNewRejectsPolicySets(t *testing.T) {
 			},
 			code: "concern_not_gathered", file: "vip.rego", row: 3,
 		},
+		{
+			name: "deny rules read only outside the decision",
+			files: map[string]string{
+				"authz.rego":   minimalPolicy,
+				"vip.rego":     "package healthhub.vip\n\ndeny contains \"vip.restricted\" if input.resource.vip\n",
+				"scratch.rego": "package healthhub.scratch\n\nimport data.healthhub.vip\n\nvip_denials := count(vip.deny)\n",
+			},
+			code: "concern_not_gathered", file: "vip.rego", row: 3,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -423,6 +423,10 @@ func TestServePolicyDryRun(t *testing.T) {
 	resp, body = hub.post(t, "/v1/policy/decide", admin, `{"subject":`)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, string(body))
 
+	resp, body = hub.post(t, "/v1/policy/decide", admin, `{"subjekt": {"roles": ["clinician"]}, "action": "read"}`)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, string(body))
+	assert.Contains(t, string(body), `unknown field \"subjekt\"`)
+
 	resp, body = hub.post(t, "/v1/policy/reload", admin, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	assert.Regexp(t, `"revision":"[0-9a-f]{64}"`, string(body))

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 
@@ -66,6 +67,9 @@ func (p *policyRoutes) decide(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, http.StatusOK, explanation)
 	}
 	decision, err := p.engine.DecideJSON(r.Context(), input)
+	if errors.Is(err, policy.ErrInvalidInput) {
+		return hubError(sdk.CodeInvalid, "decide: %v", err)
+	}
 	response := map[string]any{"decision": decision}
 	if err != nil {
 		response["error"] = err.Error()

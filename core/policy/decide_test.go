@@ -192,7 +192,7 @@ func TestDecideJSONMalformedDateDenies(t *testing.T) {
 
 func TestDecideJSONInvalidInputDenies(t *testing.T) {
 	e := newEngine(t, Config{})
-	for _, input := range []string{`not json`, `[1, 2]`, `"read"`} {
+	for _, input := range []string{`not json`, `[1, 2]`, `"read"`, `{"subjekt": {}}`, `{"subject": {"role": ["admin"]}}`} {
 		t.Run(input, func(t *testing.T) {
 			d, err := e.DecideJSON(context.Background(), []byte(input))
 			require.ErrorIs(t, err, ErrInvalidInput)

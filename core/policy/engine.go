@@ -3,9 +3,11 @@ package policy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -133,9 +135,29 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (Decision, error) {
 }
 
 // DecideJSON evaluates the decision for an input given as JSON, with the
-// same fields as Input. Numbers keep their exact text.
+// fields of Input and no others. Numbers keep their exact text.
 func (e *Engine) DecideJSON(ctx context.Context, input []byte) (Decision, error) {
 	set := e.current.Load()
+	value, err := parseInputJSON(input)
+	if err != nil {
+		d := denyDecision(ReasonError, "the policy input does not match the decision contract")
+		return set.finish(d), err
+	}
+	return set.decide(ctx, value)
+}
+
+// parseInputJSON parses an input given as JSON: an object whose fields are
+// those of Input, at every level, so that a misspelt field is an error
+// instead of a field the policy reads as missing. Values are not checked
+// here: a malformed date or a number such as 30.0 reaches the policy, which
+// decides on it.
+func parseInputJSON(input []byte) (ast.Value, error) {
+	decoder := json.NewDecoder(bytes.NewReader(input))
+	decoder.DisallowUnknownFields()
+	var shape Input
+	if err := decoder.Decode(&shape); err != nil && strings.HasPrefix(err.Error(), "json: unknown field ") {
+		return nil, fmt.Errorf("%w: %s: see the input fields in docs/policy.md", ErrInvalidInput, strings.TrimPrefix(err.Error(), "json: "))
+	}
 	value, err := ast.ValueFromReader(bytes.NewReader(input))
 	if err == nil {
 		if _, ok := value.(ast.Object); !ok {
@@ -143,10 +165,9 @@ func (e *Engine) DecideJSON(ctx context.Context, input []byte) (Decision, error)
 		}
 	}
 	if err != nil {
-		d := denyDecision(ReasonError, "the policy input is not a JSON object")
-		return set.finish(d), fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}
-	return set.decide(ctx, value)
+	return value, nil
 }
 
 // Evaluation options shared by every decision. Metrics are not collected,

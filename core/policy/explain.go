@@ -1,10 +1,8 @@
 package policy
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -38,10 +36,10 @@ type RuleHit struct {
 // the request path.
 func (e *Engine) Explain(ctx context.Context, input []byte) (Explanation, error) {
 	set := e.current.Load()
-	value, err := ast.ValueFromReader(bytes.NewReader(input))
+	value, err := parseInputJSON(input)
 	if err != nil {
-		d := set.finish(denyDecision(ReasonError, "the policy input is not a JSON object"))
-		return Explanation{Decision: d}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		d := set.finish(denyDecision(ReasonError, "the policy input does not match the decision contract"))
+		return Explanation{Decision: d}, err
 	}
 
 	tracer := topdown.NewBufferTracer()

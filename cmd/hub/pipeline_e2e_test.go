@@ -219,6 +219,8 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 		require.Len(t, flagged, 1, "only the break-glass read is flagged for review")
 		assert.Equal(t, "high", flagged[0]["audit-level"])
 		assert.Equal(t, "true", flagged[0]["review"])
+		assert.Equal(t, "south", flagged[0]["subject-tenant"], "the reviewer sees where the subject comes from")
+		assert.Equal(t, "patient unconscious in the emergency department, transferred without records", flagged[0]["break-glass-reason"])
 
 		hub.stop(t)
 		verify := exec.Command(hubBinary, "audit", "verify", "--data-dir", hub.dataDir)

@@ -307,6 +307,10 @@ func auditEvent(req *request, action, resourceType, id, patient string, decision
 	if decision.Allow {
 		event.Decision = audit.Allow
 	}
+	if req.principal.Tenant != req.tenant {
+		event.SubjectTenant = req.principal.Tenant
+	}
+	event.BreakGlassReason = req.principal.BreakGlassReason
 	for _, reason := range decision.Reasons {
 		event.Reasons = append(event.Reasons, reason.Code)
 	}

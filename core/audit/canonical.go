@@ -7,8 +7,11 @@ import (
 	"strings"
 )
 
-// canonicalTag starts every canonical form, naming its version.
-const canonicalTag = "healthhub-audit-v1\n"
+// canonicalTags start the canonical forms, naming their versions.
+var canonicalTags = map[int]string{1: "healthhub-audit-v1\n", 2: "healthhub-audit-v2\n"}
+
+// canonicalFormat is the version of the canonical form of new events.
+const canonicalFormat = 2
 
 // checkpointTag starts every signed checkpoint message.
 const checkpointTag = "healthhub-audit-checkpoint-v1\n"
@@ -16,16 +19,23 @@ const checkpointTag = "healthhub-audit-checkpoint-v1\n"
 // genesisHash is the prev_hash of the first event of a chain.
 var genesisHash = strings.Repeat("0", 64)
 
-// Canonical returns the bytes that an event's hash covers:
+// Canonical returns the bytes that an event's hash covers, in the version
+// of the record's Format. Version 2:
 //
-//	"healthhub-audit-v1\n"
+//	"healthhub-audit-v2\n"
 //	field(tenant) field(seq) field(event_id) field(time)
 //	field(request_id) field(subject) field(action)
 //	field(resource_type) field(resource_id) field(patient)
 //	field(purpose_of_use) field(decision_id) field(decision)
 //	list(reasons) obligations field(level) field(review)
+//	field(subject_tenant) field(break_glass_reason)
 //	field(provider) field(provider_version) field(outcome)
 //	field(model_id) field(payload_sha256) field(prev_hash)
+//
+// Version 1, of events written before version 2 existed, starts with
+// "healthhub-audit-v1\n" and has neither subject_tenant nor
+// break_glass_reason. A record of another Format yields no bytes, so its
+// hash never matches.
 //
 // where:
 //
@@ -40,9 +50,13 @@ var genesisHash = strings.Repeat("0", 64)
 // hash is the lowercase hex SHA-256 of these bytes, and prev_hash is the
 // previous event's hash, or 64 zeros for the first event.
 func Canonical(r *Record) []byte {
+	tag, ok := canonicalTags[r.Format]
+	if !ok {
+		return nil
+	}
 	var b strings.Builder
 	b.Grow(512)
-	b.WriteString(canonicalTag)
+	b.WriteString(tag)
 	for _, s := range []string{r.Tenant, strconv.FormatInt(r.Seq, 10), r.ID, strconv.FormatInt(r.Time.UnixMicro(), 10),
 		r.RequestID, r.Subject, r.Action, r.ResourceType, r.ResourceID, r.Patient,
 		r.PurposeOfUse, r.DecisionID, string(r.Decision)} {
@@ -59,6 +73,10 @@ func Canonical(r *Record) []byte {
 	writeField(&b, obligations.String())
 	writeField(&b, r.Level)
 	writeField(&b, strconv.FormatBool(r.Review))
+	if r.Format >= 2 {
+		writeField(&b, r.SubjectTenant)
+		writeField(&b, r.BreakGlassReason)
+	}
 	for _, s := range []string{r.Provider, r.ProviderVersion, r.Outcome, r.ModelID, r.PayloadSHA256, r.PrevHash} {
 		writeField(&b, s)
 	}

@@ -24,9 +24,9 @@ type head struct {
 // eventColumns are the audit_events columns in insert order.
 const eventColumns = `tenant, seq, event_id, time, request_id, subject, action, resource_type, resource_id, patient,
 	purpose_of_use, decision_id, decision, reasons, obligations, level, review, provider, provider_version, outcome,
-	model_id, payload_sha256, prev_hash, hash`
+	model_id, payload_sha256, prev_hash, hash, subject_tenant, break_glass_reason, format`
 
-const eventColumnCount = 24
+const eventColumnCount = 27
 
 // commit appends a batch in one transaction. Tenants are locked in sorted
 // order, so that two writers with overlapping batches cannot deadlock.
@@ -116,7 +116,7 @@ func (l *Log) extendChain(ctx context.Context, tx *sql.Tx, tenant string, record
 	args := make([]any, 0, len(records)*eventColumnCount)
 	for _, r := range records {
 		h.seq++
-		r.Seq, r.PrevHash = h.seq, h.hash
+		r.Seq, r.PrevHash, r.Format = h.seq, h.hash, canonicalFormat
 		r.Hash = hashRecord(r)
 		h.hash = r.Hash
 		row, err := eventRow(r)
@@ -170,7 +170,8 @@ func eventRow(r *Record) ([]any, error) {
 	}
 	return []any{r.Tenant, r.Seq, r.ID, r.Time.UnixMicro(), r.RequestID, r.Subject, r.Action, r.ResourceType, r.ResourceID, r.Patient,
 		r.PurposeOfUse, r.DecisionID, string(r.Decision), string(reasons), string(obligationsJSON), r.Level, r.Review,
-		r.Provider, r.ProviderVersion, r.Outcome, r.ModelID, r.PayloadSHA256, r.PrevHash, r.Hash}, nil
+		r.Provider, r.ProviderVersion, r.Outcome, r.ModelID, r.PayloadSHA256, r.PrevHash, r.Hash,
+		r.SubjectTenant, r.BreakGlassReason, r.Format}, nil
 }
 
 func nonNil(s []string) []string {

@@ -62,6 +62,12 @@ type Event struct {
 	Level string `json:"level,omitempty"`
 	// Review flags the event for a person to review after the fact.
 	Review bool `json:"review,omitempty"`
+	// SubjectTenant is the tenant of the subject, where it differs from
+	// Tenant, as in a cross-tenant break-glass access.
+	SubjectTenant string `json:"subject_tenant,omitempty"`
+	// BreakGlassReason is the justification the subject gave for a
+	// break-glass request, granted or not, for the reviewer.
+	BreakGlassReason string `json:"break_glass_reason,omitempty"`
 	// Provider and ProviderVersion name the plugin called, if any.
 	Provider        string `json:"provider,omitempty"`
 	ProviderVersion string `json:"provider_version,omitempty"`
@@ -100,6 +106,10 @@ type Record struct {
 	Seq      int64  `json:"seq"`
 	PrevHash string `json:"prev_hash"`
 	Hash     string `json:"hash"`
+	// Format is the version of the canonical form the hash covers: 1 for
+	// events written before subject_tenant and break_glass_reason existed,
+	// 2 since.
+	Format int `json:"format"`
 }
 
 // HashPayload returns the lowercase hex SHA-256 of payload, for
@@ -112,6 +122,10 @@ func HashPayload(payload []byte) string {
 // maxFieldBytes bounds each text field, so that an event stays an
 // identifier record and cannot carry a document.
 const maxFieldBytes = 1024
+
+// maxReasonBytes bounds the break-glass reason: the hub accepts 500
+// characters, which take up to 4 bytes each in UTF-8.
+const maxReasonBytes = 2000
 
 var (
 	tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -136,6 +150,10 @@ func validate(e *Event) error {
 		return invalid("/level", "level is %q: use %q or %q", e.Level, LevelStandard, LevelHigh)
 	case e.PayloadSHA256 != "" && !sha256Pattern.MatchString(e.PayloadSHA256):
 		return invalid("/payload_sha256", "payload_sha256 is not 64 lowercase hex digits: pass HashPayload(payload)")
+	case e.SubjectTenant != "" && !tenantPattern.MatchString(e.SubjectTenant):
+		return invalid("/subject_tenant", "invalid subject_tenant %q: use 1 to 64 letters, digits, '.', '_' or '-'", e.SubjectTenant)
+	case len(e.BreakGlassReason) > maxReasonBytes || !utf8.ValidString(e.BreakGlassReason):
+		return invalid("/break_glass_reason", "break_glass_reason must be valid UTF-8 of at most %d bytes", maxReasonBytes)
 	}
 	for name, value := range e.textFields() {
 		if len(value) > maxFieldBytes || !utf8.ValidString(value) {

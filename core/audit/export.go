@@ -183,6 +183,12 @@ func entities(r *Record) []any {
 	if r.Review {
 		details = append(details, detail("review", "true"))
 	}
+	if r.SubjectTenant != "" {
+		details = append(details, detail("subject-tenant", r.SubjectTenant))
+	}
+	if r.BreakGlassReason != "" {
+		details = append(details, detail("break-glass-reason", r.BreakGlassReason))
+	}
 
 	what := map[string]any{"detail": details}
 	if r.ResourceType != "" && r.ResourceID != "" {

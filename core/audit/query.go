@@ -142,7 +142,7 @@ func scanRecord(rows *sql.Rows) (Record, error) {
 	var decision, reasons, obligations string
 	err := rows.Scan(&r.Tenant, &r.Seq, &r.ID, &micros, &r.RequestID, &r.Subject, &r.Action, &r.ResourceType, &r.ResourceID, &r.Patient,
 		&r.PurposeOfUse, &r.DecisionID, &decision, &reasons, &obligations, &r.Level, &r.Review, &r.Provider, &r.ProviderVersion,
-		&r.Outcome, &r.ModelID, &r.PayloadSHA256, &r.PrevHash, &r.Hash)
+		&r.Outcome, &r.ModelID, &r.PayloadSHA256, &r.PrevHash, &r.Hash, &r.SubjectTenant, &r.BreakGlassReason, &r.Format)
 	if err != nil {
 		return r, err
 	}

@@ -3,6 +3,11 @@ package audit_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +31,9 @@ func TestVerifyNamesTamperedEvent(t *testing.T) {
 		{"deleted first event", `DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 1`, 1, 2, "seq 1 is missing"},
 		{"deleted last event", `DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 5`, 5, 5, "events were removed"},
 		{"rehashed event", `UPDATE audit_events SET hash = 'ab' || substr(hash, 3) WHERE tenant = 'acme' AND seq = 2`, 2, 2, "changed after it was written"},
+		{"changed break-glass reason", `UPDATE audit_events SET break_glass_reason = 'routine' WHERE tenant = 'acme' AND seq = 3`, 3, 3, "changed after it was written"},
+		{"changed subject tenant", `UPDATE audit_events SET subject_tenant = 'acme' WHERE tenant = 'acme' AND seq = 4`, 4, 4, "changed after it was written"},
+		{"downgraded format", `UPDATE audit_events SET format = 1 WHERE tenant = 'acme' AND seq = 2`, 2, 2, "changed after it was written"},
 		{"forged checkpoint", `UPDATE audit_checkpoints SET signature = 'AAAA' WHERE tenant = 'acme'`, 1, 1, "signature"},
 		{"removed head", `DELETE FROM audit_heads WHERE tenant = 'acme'`, 5, 5, "no head row"},
 	}
@@ -37,7 +45,9 @@ func TestVerifyNamesTamperedEvent(t *testing.T) {
 				l := openLog(t, db.cfg, key)
 				ids := map[int64]string{}
 				for i := range 5 {
-					r, err := l.Append(ctx, event("acme", "p1", i))
+					e := event("acme", "p1", i)
+					e.SubjectTenant, e.BreakGlassReason = "south", "patient unconscious, history needed"
+					r, err := l.Append(ctx, e)
 					require.NoError(t, err)
 					ids[r.Seq] = r.EventID
 				}
@@ -112,10 +122,86 @@ func TestCanonicalFormIsStable(t *testing.T) {
 	r.ModelID = "whisper-1"
 	r.Level = audit.LevelHigh
 	r.Review = true
+	r.SubjectTenant = "south"
+	r.BreakGlassReason = "coma"
+
+	r.Format = 1
 	want := "healthhub-audit-v1\n" +
 		"4:acme,2:42,3:e-1,16:1700000000123456,5:req-7,8:dr-house,4:read,11:Observation,5:obs-7,2:p1," +
 		"5:TREAT,5:dec-7,5:allow,27:23:role clinician may read,,42:38:8:mask_ssn,23:19:/identifier/0/value,,,," +
 		"4:high,4:true," +
 		"0:,0:,7:success,9:whisper-1,0:,4:00ff,"
+	assert.Equal(t, want, string(audit.Canonical(r)), "version 1 leaves the later fields out")
+
+	r.Format = 2
+	want = "healthhub-audit-v2\n" +
+		"4:acme,2:42,3:e-1,16:1700000000123456,5:req-7,8:dr-house,4:read,11:Observation,5:obs-7,2:p1," +
+		"5:TREAT,5:dec-7,5:allow,27:23:role clinician may read,,42:38:8:mask_ssn,23:19:/identifier/0/value,,,," +
+		"4:high,4:true,5:south,4:coma," +
+		"0:,0:,7:success,9:whisper-1,0:,4:00ff,"
 	assert.Equal(t, want, string(audit.Canonical(r)))
+
+	r.Format = 3
+	assert.Empty(t, audit.Canonical(r), "an unknown version has no canonical form")
+}
+
+// A chain written before version 2 of the canonical form keeps verifying,
+// and new events extend it in version 2.
+func TestVersionOneChainStillVerifies(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		key := newKey(t)
+		l := openLog(t, db.cfg, key)
+		for i := range 2 {
+			_, err := l.Append(ctx, event("acme", "p1", i))
+			require.NoError(t, err)
+		}
+
+		// Rewrite both events as an earlier release wrote them: format 1,
+		// hashed over the version 1 form, without checkpoints yet.
+		page, err := l.Query(ctx, audit.Filter{Tenant: "acme"})
+		require.NoError(t, err)
+		require.Len(t, page.Records, 2)
+		prev := strings.Repeat("0", 64)
+		for _, r := range page.Records {
+			r.Format, r.PrevHash = 1, prev
+			sum := sha256.Sum256(audit.Canonical(&r))
+			r.Hash = hex.EncodeToString(sum[:])
+			_, err := db.raw.ExecContext(ctx, rebind(db, `UPDATE audit_events SET format = 1, prev_hash = ?, hash = ? WHERE tenant = 'acme' AND seq = ?`), r.PrevHash, r.Hash, r.Seq)
+			require.NoError(t, err)
+			prev = r.Hash
+		}
+		_, err = db.raw.ExecContext(ctx, rebind(db, `UPDATE audit_heads SET hash = ? WHERE tenant = 'acme'`), prev)
+		require.NoError(t, err)
+		_, err = db.raw.ExecContext(ctx, `DELETE FROM audit_checkpoints`)
+		require.NoError(t, err)
+
+		l2 := openLog(t, db.cfg, key)
+		e := event("acme", "p1", 2)
+		e.BreakGlassReason = "patient unconscious, history needed"
+		_, err = l2.Append(ctx, e)
+		require.NoError(t, err)
+		require.NoError(t, l2.Checkpoint(ctx))
+
+		report, err := l2.Verify(ctx, "acme", key.Public().(ed25519.PublicKey))
+		require.NoError(t, err)
+		assert.Nil(t, report.Broken)
+		assert.Equal(t, int64(3), report.Events)
+		page, err = l2.Query(ctx, audit.Filter{Tenant: "acme"})
+		require.NoError(t, err)
+		require.Len(t, page.Records, 3)
+		assert.Equal(t, []int{1, 1, 2}, []int{page.Records[0].Format, page.Records[1].Format, page.Records[2].Format})
+		assert.Equal(t, "patient unconscious, history needed", page.Records[2].BreakGlassReason)
+	})
+}
+
+func rebind(db testDB, query string) string {
+	if db.cfg.Driver != "postgres" {
+		return query
+	}
+	n := 0
+	return regexp.MustCompile(`\?`).ReplaceAllStringFunc(query, func(string) string {
+		n++
+		return "$" + strconv.Itoa(n)
+	})
 }

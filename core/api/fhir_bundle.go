@@ -320,7 +320,11 @@ func (f *fhirRoutes) finishBundle(w http.ResponseWriter, r *http.Request, req *r
 		result := &results[i]
 		if result.Resource != nil {
 			event.ResourceID = result.Resource.ID
-			if event.Patient == "" {
+			switch {
+			case target.resource.Type == "Patient":
+				// The store assigned the id; the body's id was the client's.
+				event.Patient = result.Resource.ID
+			case event.Patient == "":
 				event.Patient = strings.TrimPrefix(factsOf(result.Resource.Body).patient, "Patient/")
 			}
 		}

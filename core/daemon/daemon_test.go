@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/healthhub/healthhub/core/audit"
 	"github.com/healthhub/healthhub/core/config"
 	"github.com/healthhub/healthhub/core/plugin"
 )
@@ -142,4 +144,35 @@ func TestCapabilityStatementListsServedParameters(t *testing.T) {
 	assert.Contains(t, listed["Patient"], "birthdate")
 	assert.NotContains(t, listed["Patient"], "date", "Patient has birthdate, not date")
 	assert.Contains(t, listed["Encounter"], "period")
+}
+
+// The audit event of a Patient created in a transaction names the id the
+// hub assigned, not the id in the client's body, so that the patient's
+// accounting of disclosures includes it.
+func TestTransactionPatientAuditedUnderAssignedID(t *testing.T) {
+	h := newInProcessHub(t)
+	transaction := `{"resourceType":"Bundle","type":"transaction","entry":[
+		{"fullUrl":"urn:uuid:3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b","resource":{"resourceType":"Patient","id":"3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b","name":[{"family":"Okafor"}]},"request":{"method":"POST","url":"Patient"}},
+		{"resource":{"resourceType":"Observation","status":"final","code":{"text":"weight"},"subject":{"reference":"urn:uuid:3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b"}},"request":{"method":"POST","url":"Observation"}}]}`
+	status, body := h.do(t, http.MethodPost, "/fhir", "application/fhir+json", []byte(transaction))
+	require.Equal(t, http.StatusOK, status, string(body))
+	var response struct {
+		Entry []struct {
+			Response struct {
+				Location string `json:"location"`
+			} `json:"response"`
+		} `json:"entry"`
+	}
+	require.NoError(t, json.Unmarshal(body, &response))
+	require.Len(t, response.Entry, 2)
+	patientID := strings.Split(response.Entry[0].Response.Location, "/")[1]
+	require.NotEqual(t, "3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b", patientID, "the hub assigns the id")
+
+	page, err := h.daemon.pipeline.Audit.Query(context.Background(), audit.Filter{Tenant: "north", Patient: patientID})
+	require.NoError(t, err)
+	var types []string
+	for _, r := range page.Records {
+		types = append(types, r.ResourceType)
+	}
+	assert.ElementsMatch(t, []string{"Patient", "Observation"}, types)
 }

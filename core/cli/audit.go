@@ -27,27 +27,25 @@ func (f *auditFlags) register(cmd *cobra.Command) {
 
 func (f *auditFlags) registerDatabase(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.configFile, "config", "", "hub configuration file (YAML), the one hub serve takes; its audit section and data_dir are read")
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./data", "hub data directory holding audit.db and the audit key; overrides --config")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./data", "hub data directory holding audit.db and the audit key; overrides --config and HUB_DATA_DIR")
 	cmd.Flags().StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL of the audit database; overrides --config and the SQLite file in --data-dir")
 }
 
 // settings returns the audit trail's database configuration, whose DataDir
-// is where the audit key is: the hub configuration's when --config is
-// given, with --data-dir and --database-url over it.
+// is where the audit key is: the hub configuration's (the --config file and
+// HUB_* variables, as hub serve reads them), with --data-dir and
+// --database-url over it.
 func (f *auditFlags) settings(cmd *cobra.Command) (audit.Config, error) {
-	cfg := audit.Config{DataDir: f.dataDir}
-	if f.configFile != "" {
-		hub, err := loadConfig(f.configFile, cmd.ErrOrStderr())
-		if err != nil {
-			return cfg, err
-		}
-		cfg = hub.Audit
-		if cfg.DataDir == "" {
-			cfg.DataDir = hub.DataPath()
-		}
-		if cmd.Flags().Changed("data-dir") {
-			cfg = audit.Config{DataDir: f.dataDir}
-		}
+	hub, err := loadConfig(f.configFile, cmd.ErrOrStderr())
+	if err != nil {
+		return audit.Config{DataDir: f.dataDir}, err
+	}
+	cfg := hub.Audit
+	if cfg.DataDir == "" {
+		cfg.DataDir = hub.DataPath()
+	}
+	if cmd.Flags().Changed("data-dir") {
+		cfg = audit.Config{DataDir: f.dataDir}
 	}
 	if f.databaseURL != "" {
 		cfg = audit.Config{Driver: "postgres", URL: f.databaseURL, DataDir: cfg.DataDir}

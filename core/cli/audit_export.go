@@ -12,20 +12,23 @@ import (
 
 func newAuditExportCommand() *cobra.Command {
 	var flags auditFlags
-	var since, until, format, output string
+	var since, until, format, output, patient, subject string
+	var review bool
 	var ndjson bool
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write audit events as FHIR AuditEvent resources",
-		Long: `Write the audit events recorded at or after --since (and before --until)
-as FHIR R4 AuditEvent resources: one Bundle of type collection, or with
---ndjson one resource per line.`,
+		Long: `Write the audit events recorded at or after --since (required) and before
+--until as FHIR R4 AuditEvent resources: one Bundle of type collection, or
+with --ndjson one resource per line. --patient gives a patient's
+accounting of disclosures; --subject and --review narrow the events as
+GET /v1/audit does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "fhir" {
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("audit export: unknown --format %q: use fhir", format)}
 			}
-			filter := audit.Filter{Tenant: flags.tenant}
+			filter := audit.Filter{Tenant: flags.tenant, Patient: patient, Subject: subject, Review: review}
 			var err error
 			if filter.Since, err = parseTime("--since", since); err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
@@ -39,11 +42,14 @@ as FHIR R4 AuditEvent resources: one Bundle of type collection, or with
 		},
 	}
 	flags.register(cmd)
-	cmd.Flags().StringVar(&since, "since", "", "export events at or after this time: RFC 3339 (2025-03-01T00:00:00Z) or a date (2025-03-01, UTC)")
+	cmd.Flags().StringVar(&since, "since", "", "export events at or after this time (required): RFC 3339 (2025-03-01T00:00:00Z) or a date (2025-03-01, UTC)")
 	cmd.Flags().StringVar(&until, "until", "", "export events before this time, in the form of --since")
 	cmd.Flags().StringVar(&format, "format", "fhir", "output format; fhir is the only one")
 	cmd.Flags().BoolVar(&ndjson, "ndjson", false, "write newline-delimited AuditEvents instead of one Bundle")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
+	cmd.Flags().StringVar(&patient, "patient", "", "export only the events about this patient id")
+	cmd.Flags().StringVar(&subject, "subject", "", "export only the events of this subject")
+	cmd.Flags().BoolVar(&review, "review", false, "export only the events flagged for review")
 	_ = cmd.MarkFlagRequired("since")
 	return cmd
 }

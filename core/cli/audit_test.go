@@ -29,9 +29,13 @@ func seedAudit(t *testing.T, cfg audit.Config, keyPath string) []audit.Receipt {
 	require.NoError(t, err)
 	var receipts []audit.Receipt
 	for i, tenant := range []string{"acme", "acme", "globex", "acme"} {
+		patient := "p1"
+		if i == 3 {
+			patient = "p2"
+		}
 		r, err := l.Append(context.Background(), audit.Event{
 			Tenant: tenant, Action: "read", ResourceType: "Patient", ResourceID: "p" + string(rune('0'+i)),
-			Patient: "p1", Subject: "nurse-1", Decision: audit.Allow, Outcome: "success",
+			Patient: patient, Subject: "nurse-1", Decision: audit.Allow, Outcome: "success",
 		})
 		require.NoError(t, err)
 		receipts = append(receipts, r)
@@ -51,6 +55,11 @@ func TestAuditVerifyCommand(t *testing.T) {
 	code, out, _ = runHub(t, "audit", "verify", "--data-dir", dir, "--tenant", "globex")
 	assert.Equal(t, ExitOK, code)
 	assert.Contains(t, out, "1 tenants, 1 events")
+
+	t.Setenv("HUB_DATA_DIR", dir)
+	code, out, errOut = runHub(t, "audit", "verify")
+	assert.Equal(t, ExitOK, code, "HUB_DATA_DIR names the data directory as for hub serve: %s", errOut)
+	assert.Contains(t, out, "audit chain valid: 2 tenants, 4 events")
 
 	db, err := sql.Open("sqlite", filepath.Join(dir, audit.DatabaseFile))
 	require.NoError(t, err)
@@ -173,6 +182,14 @@ func TestAuditExportCommand(t *testing.T) {
 	code, _, errOut = runHub(t, "audit", "export", "--data-dir", dir, "--since", "2000-01-01T00:00:00Z", "-o", file)
 	require.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, errOut, "exported 4 audit events")
+
+	for patient, other := range map[string]string{"p1": "p2", "p2": "p1"} {
+		code, out, errOut = runHub(t, "audit", "export", "--data-dir", dir, "--since", "2000-01-01", "--ndjson", "--tenant", "acme", "--patient", patient)
+		require.Equal(t, ExitOK, code, errOut)
+		want := map[string]int{"p1": 2, "p2": 1}[patient]
+		assert.Equal(t, want, strings.Count(out, `"resourceType":"AuditEvent"`), "the accounting of patient %s", patient)
+		assert.NotContains(t, out, `"reference":"Patient/`+other+`"`, "patient %s", patient)
+	}
 
 	code, out, _ = runHub(t, "audit", "export", "--data-dir", dir, "--since", "2999-01-01")
 	require.Equal(t, ExitOK, code)

@@ -221,6 +221,8 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 		assert.Equal(t, "true", flagged[0]["review"])
 		assert.Equal(t, "south", flagged[0]["subject-tenant"], "the reviewer sees where the subject comes from")
 		assert.Equal(t, "patient unconscious in the emergency department, transferred without records", flagged[0]["break-glass-reason"])
+		assert.Regexp(t, `^[0-9a-f]{64}$`, flagged[0]["policy-revision"], "the policy set that decided")
+		assert.Contains(t, string(body), `"role":[{"text":"clinician"}]`, "the role the subject acted in")
 
 		hub.stop(t)
 		verify := exec.Command(hubBinary, "audit", "verify", "--data-dir", hub.dataDir)

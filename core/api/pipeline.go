@@ -311,6 +311,8 @@ func auditEvent(req *request, action, resourceType, id, patient string, decision
 		event.SubjectTenant = req.principal.Tenant
 	}
 	event.BreakGlassReason = req.principal.BreakGlassReason
+	event.Roles = req.principal.Roles
+	event.PolicyRevision = decision.Revision
 	for _, reason := range decision.Reasons {
 		event.Reasons = append(event.Reasons, reason.Code)
 	}

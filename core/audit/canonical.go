@@ -28,13 +28,13 @@ var genesisHash = strings.Repeat("0", 64)
 //	field(resource_type) field(resource_id) field(patient)
 //	field(purpose_of_use) field(decision_id) field(decision)
 //	list(reasons) obligations field(level) field(review)
-//	field(subject_tenant) field(break_glass_reason)
-//	field(provider) field(provider_version) field(outcome)
+//	field(subject_tenant) field(break_glass_reason) list(roles)
+//	field(policy_revision) field(provider) field(provider_version) field(outcome)
 //	field(model_id) field(payload_sha256) field(prev_hash)
 //
 // Version 1, of events written before version 2 existed, starts with
-// "healthhub-audit-v1\n" and has neither subject_tenant nor
-// break_glass_reason. A record of another Format yields no bytes, so its
+// "healthhub-audit-v1\n" and has none of subject_tenant,
+// break_glass_reason, roles and policy_revision. A record of another Format yields no bytes, so its
 // hash never matches.
 //
 // where:
@@ -76,6 +76,8 @@ func Canonical(r *Record) []byte {
 	if r.Format >= 2 {
 		writeField(&b, r.SubjectTenant)
 		writeField(&b, r.BreakGlassReason)
+		writeField(&b, list(r.Roles))
+		writeField(&b, r.PolicyRevision)
 	}
 	for _, s := range []string{r.Provider, r.ProviderVersion, r.Outcome, r.ModelID, r.PayloadSHA256, r.PrevHash} {
 		writeField(&b, s)

@@ -24,9 +24,9 @@ type head struct {
 // eventColumns are the audit_events columns in insert order.
 const eventColumns = `tenant, seq, event_id, time, request_id, subject, action, resource_type, resource_id, patient,
 	purpose_of_use, decision_id, decision, reasons, obligations, level, review, provider, provider_version, outcome,
-	model_id, payload_sha256, prev_hash, hash, subject_tenant, break_glass_reason, format`
+	model_id, payload_sha256, prev_hash, hash, subject_tenant, break_glass_reason, roles, policy_revision, format`
 
-const eventColumnCount = 27
+const eventColumnCount = 29
 
 // commit appends a batch in one transaction. Tenants are locked in sorted
 // order, so that two writers with overlapping batches cannot deadlock.
@@ -168,10 +168,14 @@ func eventRow(r *Record) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	roles, err := json.Marshal(nonNil(r.Roles))
+	if err != nil {
+		return nil, err
+	}
 	return []any{r.Tenant, r.Seq, r.ID, r.Time.UnixMicro(), r.RequestID, r.Subject, r.Action, r.ResourceType, r.ResourceID, r.Patient,
 		r.PurposeOfUse, r.DecisionID, string(r.Decision), string(reasons), string(obligationsJSON), r.Level, r.Review,
 		r.Provider, r.ProviderVersion, r.Outcome, r.ModelID, r.PayloadSHA256, r.PrevHash, r.Hash,
-		r.SubjectTenant, r.BreakGlassReason, r.Format}, nil
+		r.SubjectTenant, r.BreakGlassReason, string(roles), r.PolicyRevision, r.Format}, nil
 }
 
 func nonNil(s []string) []string {

@@ -68,6 +68,11 @@ type Event struct {
 	// BreakGlassReason is the justification the subject gave for a
 	// break-glass request, granted or not, for the reviewer.
 	BreakGlassReason string `json:"break_glass_reason,omitempty"`
+	// Roles are the subject's roles when it acted.
+	Roles []string `json:"roles,omitempty"`
+	// PolicyRevision identifies the policy set that decided (the SHA-256
+	// of its files).
+	PolicyRevision string `json:"policy_revision,omitempty"`
 	// Provider and ProviderVersion name the plugin called, if any.
 	Provider        string `json:"provider,omitempty"`
 	ProviderVersion string `json:"provider_version,omitempty"`
@@ -107,8 +112,8 @@ type Record struct {
 	PrevHash string `json:"prev_hash"`
 	Hash     string `json:"hash"`
 	// Format is the version of the canonical form the hash covers: 1 for
-	// events written before subject_tenant and break_glass_reason existed,
-	// 2 since.
+	// events written before subject_tenant, break_glass_reason, roles and
+	// policy_revision existed, 2 since.
 	Format int `json:"format"`
 }
 
@@ -174,6 +179,10 @@ func (e *Event) textFields() map[string]string {
 	for i, r := range e.Reasons {
 		fields["reasons/"+itoa(i)] = r
 	}
+	for i, r := range e.Roles {
+		fields["roles/"+itoa(i)] = r
+	}
+	fields["policy_revision"] = e.PolicyRevision
 	for i, o := range e.Obligations {
 		fields["obligations/"+itoa(i)+"/rule"] = o.Rule
 		for j, f := range o.Fields {

@@ -151,6 +151,13 @@ func agents(r *Record) []any {
 	if r.DecisionID != "" {
 		user["policy"] = []any{r.DecisionID}
 	}
+	if len(r.Roles) > 0 {
+		roles := make([]any, len(r.Roles))
+		for i, role := range r.Roles {
+			roles[i] = map[string]any{"text": role}
+		}
+		user["role"] = roles
+	}
 	out := []any{user}
 	if r.Provider != "" {
 		display := r.Provider
@@ -188,6 +195,9 @@ func entities(r *Record) []any {
 	}
 	if r.BreakGlassReason != "" {
 		details = append(details, detail("break-glass-reason", r.BreakGlassReason))
+	}
+	if r.PolicyRevision != "" {
+		details = append(details, detail("policy-revision", r.PolicyRevision))
 	}
 
 	what := map[string]any{"detail": details}

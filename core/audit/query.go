@@ -139,10 +139,10 @@ func scanRecords(rows *sql.Rows) ([]Record, error) {
 func scanRecord(rows *sql.Rows) (Record, error) {
 	var r Record
 	var micros int64
-	var decision, reasons, obligations string
+	var decision, reasons, obligations, roles string
 	err := rows.Scan(&r.Tenant, &r.Seq, &r.ID, &micros, &r.RequestID, &r.Subject, &r.Action, &r.ResourceType, &r.ResourceID, &r.Patient,
 		&r.PurposeOfUse, &r.DecisionID, &decision, &reasons, &obligations, &r.Level, &r.Review, &r.Provider, &r.ProviderVersion,
-		&r.Outcome, &r.ModelID, &r.PayloadSHA256, &r.PrevHash, &r.Hash, &r.SubjectTenant, &r.BreakGlassReason, &r.Format)
+		&r.Outcome, &r.ModelID, &r.PayloadSHA256, &r.PrevHash, &r.Hash, &r.SubjectTenant, &r.BreakGlassReason, &roles, &r.PolicyRevision, &r.Format)
 	if err != nil {
 		return r, err
 	}
@@ -155,6 +155,9 @@ func scanRecord(rows *sql.Rows) (Record, error) {
 	}
 	if json.Unmarshal([]byte(obligations), &r.Obligations) != nil || len(r.Obligations) == 0 {
 		r.Obligations = nil
+	}
+	if json.Unmarshal([]byte(roles), &r.Roles) != nil || len(r.Roles) == 0 {
+		r.Roles = nil
 	}
 	return r, nil
 }

@@ -33,6 +33,8 @@ func TestVerifyNamesTamperedEvent(t *testing.T) {
 		{"rehashed event", `UPDATE audit_events SET hash = 'ab' || substr(hash, 3) WHERE tenant = 'acme' AND seq = 2`, 2, 2, "changed after it was written"},
 		{"changed break-glass reason", `UPDATE audit_events SET break_glass_reason = 'routine' WHERE tenant = 'acme' AND seq = 3`, 3, 3, "changed after it was written"},
 		{"changed subject tenant", `UPDATE audit_events SET subject_tenant = 'acme' WHERE tenant = 'acme' AND seq = 4`, 4, 4, "changed after it was written"},
+		{"changed roles", `UPDATE audit_events SET roles = '["admin"]' WHERE tenant = 'acme' AND seq = 2`, 2, 2, "changed after it was written"},
+		{"changed policy revision", `UPDATE audit_events SET policy_revision = 'other' WHERE tenant = 'acme' AND seq = 5`, 5, 5, "changed after it was written"},
 		{"downgraded format", `UPDATE audit_events SET format = 1 WHERE tenant = 'acme' AND seq = 2`, 2, 2, "changed after it was written"},
 		{"forged checkpoint", `UPDATE audit_checkpoints SET signature = 'AAAA' WHERE tenant = 'acme'`, 1, 1, "signature"},
 		{"removed head", `DELETE FROM audit_heads WHERE tenant = 'acme'`, 5, 5, "no head row"},
@@ -47,6 +49,7 @@ func TestVerifyNamesTamperedEvent(t *testing.T) {
 				for i := range 5 {
 					e := event("acme", "p1", i)
 					e.SubjectTenant, e.BreakGlassReason = "south", "patient unconscious, history needed"
+					e.Roles, e.PolicyRevision = []string{"clinician"}, "7341e3"
 					r, err := l.Append(ctx, e)
 					require.NoError(t, err)
 					ids[r.Seq] = r.EventID
@@ -124,6 +127,8 @@ func TestCanonicalFormIsStable(t *testing.T) {
 	r.Review = true
 	r.SubjectTenant = "south"
 	r.BreakGlassReason = "coma"
+	r.Roles = []string{"clinician", "nurse"}
+	r.PolicyRevision = "7341e3"
 
 	r.Format = 1
 	want := "healthhub-audit-v1\n" +
@@ -137,7 +142,7 @@ func TestCanonicalFormIsStable(t *testing.T) {
 	want = "healthhub-audit-v2\n" +
 		"4:acme,2:42,3:e-1,16:1700000000123456,5:req-7,8:dr-house,4:read,11:Observation,5:obs-7,2:p1," +
 		"5:TREAT,5:dec-7,5:allow,27:23:role clinician may read,,42:38:8:mask_ssn,23:19:/identifier/0/value,,,," +
-		"4:high,4:true,5:south,4:coma," +
+		"4:high,4:true,5:south,4:coma,20:9:clinician,5:nurse,,6:7341e3," +
 		"0:,0:,7:success,9:whisper-1,0:,4:00ff,"
 	assert.Equal(t, want, string(audit.Canonical(r)))
 

@@ -224,6 +224,17 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 		assert.Regexp(t, `^[0-9a-f]{64}$`, flagged[0]["policy-revision"], "the policy set that decided")
 		assert.Contains(t, string(body), `"role":[{"text":"clinician"}]`, "the role the subject acted in")
 
+		status, body = hub.call(t, http.MethodGet, "/v1/audit?patient="+patientID+"&level=high", admin, nil, nil)
+		require.Equal(t, http.StatusOK, status, string(body))
+		reasons := map[string]string{}
+		for _, details := range reviewDetails(t, body) {
+			if reason := details["break-glass-reason"]; reason != "" {
+				reasons[reason] = details["decision"]
+			}
+		}
+		assert.Equal(t, map[string]string{"urgent": "deny", "patient unconscious in the emergency department, transferred without records": "allow"}, reasons,
+			"level=high lists the refused break-glass attempt too")
+
 		hub.stop(t)
 		verify := exec.Command(hubBinary, "audit", "verify", "--data-dir", hub.dataDir)
 		output, err := verify.CombinedOutput()

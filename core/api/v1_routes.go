@@ -31,8 +31,8 @@ type v1Routes struct {
 }
 
 // auditQuery returns the subject's tenant's audit events as a Bundle of
-// FHIR AuditEvent resources, filtered by patient, subject, time and the
-// review flag. The query is itself audited.
+// FHIR AuditEvent resources, filtered by patient, subject, time, the
+// review flag and the audit level. The query is itself audited.
 func (v *v1Routes) auditQuery(w http.ResponseWriter, r *http.Request) error {
 	if err := requireRole(r, RoleAdmin); err != nil {
 		return err
@@ -55,6 +55,13 @@ func (v *v1Routes) auditQuery(w http.ResponseWriter, r *http.Request) error {
 		filter.Review = true
 	default:
 		return issueAt(sdk.CodeInvalid, "", "review", "review %q must be true or false", truncate(review, 20))
+	}
+	switch level := query.Get("level"); level {
+	case "":
+	case audit.LevelStandard, audit.LevelHigh:
+		filter.Level = level
+	default:
+		return issueAt(sdk.CodeInvalid, "", "level", "level %q must be %s or %s", truncate(level, 20), audit.LevelStandard, audit.LevelHigh)
 	}
 	if count := query.Get("_count"); count != "" {
 		n, err := strconv.Atoi(count)

@@ -22,6 +22,9 @@ type Filter struct {
 	Subject string
 	// Review selects only the events flagged for review.
 	Review bool
+	// Level selects only the events of this audit level (LevelStandard or
+	// LevelHigh), such as every break-glass request, granted or not.
+	Level string
 	// Since and Until bound the event time as [Since, Until).
 	Since time.Time
 	Until time.Time
@@ -71,6 +74,9 @@ func (l *Log) Query(ctx context.Context, f Filter) (*Page, error) {
 	if f.Review {
 		// A bare column, so that the partial index on review applies.
 		where = append(where, "review")
+	}
+	if f.Level != "" {
+		add("level = ?", f.Level)
 	}
 	if !f.Since.IsZero() {
 		add("time >= ?", f.Since.UnixMicro())

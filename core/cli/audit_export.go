@@ -12,7 +12,7 @@ import (
 
 func newAuditExportCommand() *cobra.Command {
 	var flags auditFlags
-	var since, until, format, output, patient, subject string
+	var since, until, format, output, patient, subject, level string
 	var review bool
 	var ndjson bool
 	cmd := &cobra.Command{
@@ -21,14 +21,17 @@ func newAuditExportCommand() *cobra.Command {
 		Long: `Write the audit events recorded at or after --since (required) and before
 --until as FHIR R4 AuditEvent resources: one Bundle of type collection, or
 with --ndjson one resource per line. --patient gives a patient's
-accounting of disclosures; --subject and --review narrow the events as
-GET /v1/audit does.`,
+accounting of disclosures; --subject, --review and --level narrow the
+events as GET /v1/audit does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "fhir" {
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("audit export: unknown --format %q: use fhir", format)}
 			}
-			filter := audit.Filter{Tenant: flags.tenant, Patient: patient, Subject: subject, Review: review}
+			if level != "" && level != audit.LevelStandard && level != audit.LevelHigh {
+				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("audit export: --level %q: use %s or %s", level, audit.LevelStandard, audit.LevelHigh)}
+			}
+			filter := audit.Filter{Tenant: flags.tenant, Patient: patient, Subject: subject, Review: review, Level: level}
 			var err error
 			if filter.Since, err = parseTime("--since", since); err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
@@ -50,6 +53,7 @@ GET /v1/audit does.`,
 	cmd.Flags().StringVar(&patient, "patient", "", "export only the events about this patient id")
 	cmd.Flags().StringVar(&subject, "subject", "", "export only the events of this subject")
 	cmd.Flags().BoolVar(&review, "review", false, "export only the events flagged for review")
+	cmd.Flags().StringVar(&level, "level", "", "export only the events of this audit level: standard or high")
 	_ = cmd.MarkFlagRequired("since")
 	return cmd
 }

@@ -65,28 +65,53 @@ func (f *fhirRoutes) search(w http.ResponseWriter, r *http.Request) error {
 		return joinAudit(f.p.record(ctx, event), err)
 	}
 	base := f.server.baseURL(r)
-	entries, applied, withheld, err := f.searchEntries(ctx, req, base, resourceType, patient, decision, page.Resources)
-	event.Obligations = applied
-	if withheld > 0 {
-		event.Reasons = append(event.Reasons, "hub.results_withheld:"+strconv.Itoa(withheld))
+	result, err := f.searchEntries(ctx, req, base, resourceType, patient, decision, page.Resources)
+	event.Obligations = result.applied
+	if result.withheld > 0 {
+		event.Reasons = append(event.Reasons, "hub.results_withheld:"+strconv.Itoa(result.withheld))
 	}
 	if err != nil {
 		event.Outcome = outcomeCode(err)
 		return joinAudit(f.p.record(ctx, event), err)
 	}
-	if err := f.p.record(ctx, event); err != nil {
+	// A search that is not confined to one patient discloses the patients
+	// of its results: each gets an event of its own, so that the patient's
+	// accounting of disclosures (GET /v1/audit?patient=) lists the search.
+	events := []audit.Event{event}
+	for _, d := range result.disclosed {
+		disclosure := auditEvent(req, "search", resourceType, d.resourceID, d.patient, d.decision)
+		disclosure.Reasons = append(disclosure.Reasons, "hub.search_result")
+		events = append(events, disclosure)
+	}
+	if err := f.p.recordAll(ctx, events); err != nil {
 		return err
 	}
-	return writeFHIR(w, http.StatusOK, marshalBundle("searchset", -1, pageLinks(base, r, page.Next), entries))
+	return writeFHIR(w, http.StatusOK, marshalBundle("searchset", -1, pageLinks(base, r, page.Next), result.entries))
 }
 
-func (f *fhirRoutes) searchEntries(ctx context.Context, req *request, base, resourceType, patient string, typeDecision policy.Decision, resources []*store.Resource) ([]bundleEntry, []audit.Obligation, int, error) {
-	entries := make([]bundleEntry, 0, len(resources))
-	var applied []audit.Obligation
-	withheld := 0
+// searchResult is a search page as the client gets it.
+type searchResult struct {
+	entries  []bundleEntry
+	applied  []audit.Obligation
+	withheld int
+	// disclosed lists the patients of the returned results other than the
+	// one the search is confined to, once each, with the first result of
+	// each and its decision.
+	disclosed []disclosure
+}
+
+type disclosure struct {
+	patient    string
+	resourceID string
+	decision   policy.Decision
+}
+
+func (f *fhirRoutes) searchEntries(ctx context.Context, req *request, base, resourceType, patient string, typeDecision policy.Decision, resources []*store.Resource) (searchResult, error) {
+	out := searchResult{entries: make([]bundleEntry, 0, len(resources))}
 	if err := f.p.prefetchConsents(ctx, req.tenant, resources, patient); err != nil {
-		return nil, nil, 0, err
+		return out, err
 	}
+	seen := map[string]bool{}
 	for _, res := range resources {
 		decision := typeDecision
 		facts := factsOf(res.Body)
@@ -95,15 +120,19 @@ func (f *fhirRoutes) searchEntries(ctx context.Context, req *request, base, reso
 			decision = f.p.decide(ctx, req, "read", target, nil)
 		}
 		if !decision.Allow {
-			withheld++
+			out.withheld++
 			continue
 		}
 		body, changes, err := f.p.applyObligations(req, decision, res.Body)
 		if err != nil {
-			return nil, applied, withheld, err
+			return out, err
 		}
-		applied = append(applied, changes...)
-		entries = append(entries, bundleEntry{FullURL: resourceURL(base, res.Type, res.ID), Resource: body, SearchMode: "match"})
+		out.applied = append(out.applied, changes...)
+		out.entries = append(out.entries, bundleEntry{FullURL: resourceURL(base, res.Type, res.ID), Resource: body, SearchMode: "match"})
+		if facts.patient != "" && facts.patient != patient && !seen[facts.patient] {
+			seen[facts.patient] = true
+			out.disclosed = append(out.disclosed, disclosure{patient: facts.patient, resourceID: res.ID, decision: decision})
+		}
 	}
-	return entries, applied, withheld, nil
+	return out, nil
 }

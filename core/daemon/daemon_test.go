@@ -176,3 +176,31 @@ func TestTransactionPatientAuditedUnderAssignedID(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"Patient", "Observation"}, types)
 }
+
+// A search by name discloses the patients it returns, so each one's
+// accounting of disclosures lists the search.
+func TestSearchAuditedForEachPatientReturned(t *testing.T) {
+	h := newInProcessHub(t)
+	first := strings.TrimPrefix(h.createPatient(t), "Patient/")
+	second := strings.TrimPrefix(h.createPatient(t), "Patient/")
+
+	status, body := h.do(t, http.MethodGet, "/fhir/Patient?family=Quillfeather", "", nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	assert.Contains(t, string(body), first)
+	assert.Contains(t, string(body), second)
+
+	for _, patient := range []string{first, second} {
+		page, err := h.daemon.pipeline.Audit.Query(context.Background(), audit.Filter{Tenant: "north", Patient: patient})
+		require.NoError(t, err)
+		var searches []audit.Record
+		for _, r := range page.Records {
+			if r.Action == "search" {
+				searches = append(searches, r)
+			}
+		}
+		require.Len(t, searches, 1, "patient %s", patient)
+		assert.Equal(t, "Patient", searches[0].ResourceType)
+		assert.Equal(t, patient, searches[0].ResourceID)
+		assert.Contains(t, searches[0].Reasons, "hub.search_result")
+	}
+}

@@ -59,7 +59,7 @@ func TestReloadLogsLocatedErrors(t *testing.T) {
 	assert.Equal(t, "rego_parse_error", rejected["code"])
 	assert.NotEmpty(t, rejected["message"])
 
-	// Restoring the file brings back the set in force; the log says so.
+	// Restoring the file brings back the set in force, and the log records it.
 	writeFile(t, dir, "authz.rego", minimalPolicy)
 	require.NoError(t, e.Reload(context.Background()))
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")

@@ -54,7 +54,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 
 	code, out, _ = runHub(t, "audit", "verify", "--data-dir", dir, "--tenant", "globex")
 	assert.Equal(t, ExitOK, code)
-	assert.Contains(t, out, "1 tenants, 1 events")
+	assert.Contains(t, out, "1 tenant, 1 event,")
 
 	t.Setenv("HUB_DATA_DIR", dir)
 	code, out, errOut = runHub(t, "audit", "verify")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/healthhub/healthhub/core/audit"
 	"github.com/healthhub/healthhub/core/keys"
@@ -46,11 +47,20 @@ means the check could not run.`,
 				fmt.Fprintf(out, "audit chain broken: %s\n", report.Broken)
 				return &ExitError{Code: ExitFailure}
 			}
-			_, err = fmt.Fprintf(out, "audit chain valid: %d tenants, %d events, %d signed checkpoints\n", report.Tenants, report.Events, report.Checkpoints)
+			_, err = fmt.Fprintf(out, "audit chain valid: %s, %s, %s\n",
+				count(int64(report.Tenants), "tenant"), count(int64(report.Events), "event"), count(int64(report.Checkpoints), "signed checkpoint"))
 			return err
 		},
 	}
 	flags.register(cmd)
 	cmd.Flags().StringVar(&keyPath, "key", "", "audit signing key or its public key, PEM (default: DATA_DIR/"+audit.KeyFile+")")
 	return cmd
+}
+
+// count writes n with the noun, in the plural unless n is 1.
+func count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatInt(n, 10) + " " + noun + "s"
 }

@@ -100,6 +100,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Log, error) {
 		close(l.done)
 		return l, nil
 	}
+	l.checkTails(ctx)
 	l.keyID = keys.ID(l.signer.Public().(ed25519.PublicKey))
 	if db.Dialect == sqldb.SQLite {
 		l.stmts = sqldb.NewStmtCache(db.Write)

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -208,5 +209,42 @@ func rebind(db testDB, query string) string {
 	return regexp.MustCompile(`\?`).ReplaceAllStringFunc(query, func(string) string {
 		n++
 		return "$" + strconv.Itoa(n)
+	})
+}
+
+// Opening the trail for writing checks each chain's tail against its head
+// and logs a changed or missing last event.
+func TestOpenLogsTamperedTail(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		key := newKey(t)
+		l := openLog(t, db.cfg, key)
+		for i := range 3 {
+			_, err := l.Append(ctx, event("acme", "p1", i))
+			require.NoError(t, err)
+		}
+		_, err := l.Append(ctx, event("globex", "p9", 9))
+		require.NoError(t, err)
+		require.NoError(t, l.Close())
+
+		reopen := func() string {
+			var logs strings.Builder
+			reopened, err := audit.Open(ctx, db.cfg, audit.Options{Signer: key, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			require.NoError(t, err)
+			require.NoError(t, reopened.Close())
+			return logs.String()
+		}
+		assert.NotContains(t, reopen(), "level=ERROR", "an intact trail opens quietly")
+
+		_, err = db.raw.ExecContext(ctx, `UPDATE audit_events SET patient = 'someone-else' WHERE tenant = 'acme' AND seq = 3`)
+		require.NoError(t, err)
+		logs := reopen()
+		assert.Contains(t, logs, "audit chain tail was changed")
+		assert.Contains(t, logs, "tenant=acme")
+		assert.NotContains(t, logs, "tenant=globex")
+
+		_, err = db.raw.ExecContext(ctx, `DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 3`)
+		require.NoError(t, err)
+		assert.Contains(t, reopen(), "audit chain tail is missing")
 	})
 }

@@ -226,3 +226,45 @@ func short(hash string) string {
 	}
 	return hash
 }
+
+// checkTails logs each chain whose last event does not match its head row.
+// It is the cheap part of Verify, run when a writer opens the trail. The
+// trail stays writable, and hub audit verify names the first broken event.
+func (l *Log) checkTails(ctx context.Context) {
+	rows, err := l.db.Read.QueryContext(ctx, `SELECT tenant, seq, hash FROM audit_heads`)
+	if err != nil {
+		l.log.ErrorContext(ctx, "audit tail check failed", "error", err)
+		return
+	}
+	type headRow struct {
+		tenant, hash string
+		seq          int64
+	}
+	var heads []headRow
+	for rows.Next() {
+		var h headRow
+		if err := rows.Scan(&h.tenant, &h.seq, &h.hash); err != nil {
+			rows.Close()
+			l.log.ErrorContext(ctx, "audit tail check failed", "error", err)
+			return
+		}
+		heads = append(heads, h)
+	}
+	rows.Close()
+	for _, h := range heads {
+		last, err := l.db.Read.QueryContext(ctx, l.db.Rebind(`SELECT `+eventColumns+` FROM audit_events WHERE tenant = ? AND seq = ?`), h.tenant, h.seq)
+		if err != nil {
+			l.log.ErrorContext(ctx, "audit tail check failed", "tenant", h.tenant, "error", err)
+			continue
+		}
+		records, err := scanRecords(last)
+		switch {
+		case err != nil:
+			l.log.ErrorContext(ctx, "audit tail check failed", "tenant", h.tenant, "error", err)
+		case len(records) == 0:
+			l.log.ErrorContext(ctx, "audit chain tail is missing: the head names an event that is not stored; run hub audit verify", "tenant", h.tenant, "seq", h.seq)
+		case records[0].Hash != h.hash || hashRecord(&records[0]) != h.hash:
+			l.log.ErrorContext(ctx, "audit chain tail was changed: the last event does not match the head; run hub audit verify", "tenant", h.tenant, "seq", h.seq)
+		}
+	}
+}

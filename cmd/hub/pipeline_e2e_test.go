@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,34 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// call sends a request to the hub and returns the status and body.
-func (h *hubProcess) call(t *testing.T, method, path, credential string, headers map[string]string, body []byte) (int, []byte) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var reader io.Reader
-	if body != nil {
-		reader = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, h.baseURL+path, reader)
-	require.NoError(t, err)
-	if credential != "" {
-		req.Header.Set("Authorization", "Bearer "+credential)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/fhir+json")
-	}
-	for name, value := range headers {
-		req.Header.Set(name, value)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, data
-}
 
 type searchset struct {
 	Type string `json:"type"`
@@ -117,17 +87,17 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 	plugins := builtPlugins(t)
 	hub := startHub(t, "HUB_PLUGINS_DIR="+plugins)
 
-	importer := hub.cli(t, "token", "issue", "--subject", "importer", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
+	importer := hub.CLI(t, "token", "issue", "--subject", "importer", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
 	bundles := []string{
 		"../../testdata/synthea-companion/practitioners-organizations-locations.json",
 		"../../testdata/synthea-r4/Bob965_Keeling57_3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b.json",
 	}
-	summary := hub.cli(t, append(append([]string{"import"}, bundles...), "--url", hub.baseURL, "--token", importer)...)
+	summary := hub.CLI(t, append(append([]string{"import"}, bundles...), "--url", hub.BaseURL, "--token", importer)...)
 	assert.Contains(t, summary, "0 failed")
 	assert.Contains(t, summary, "Patient")
 
-	clinician := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
-	status, body := hub.call(t, http.MethodGet, "/fhir/Patient?family=Keeling57", clinician, nil, nil)
+	clinician := hub.CLI(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
+	status, body := hub.Call(t, http.MethodGet, "/fhir/Patient?family=Keeling57", clinician, nil, nil)
 	require.Equal(t, http.StatusOK, status, string(body))
 	var patients searchset
 	require.NoError(t, json.Unmarshal(body, &patients))
@@ -135,7 +105,7 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 	patientID := patients.Entry[0].Resource["id"].(string)
 
 	t.Run("search observations", func(t *testing.T) {
-		status, body := hub.call(t, http.MethodGet, "/fhir/Observation?patient="+patientID+"&_count=5", clinician, nil, nil)
+		status, body := hub.Call(t, http.MethodGet, "/fhir/Observation?patient="+patientID+"&_count=5", clinician, nil, nil)
 		require.Equal(t, http.StatusOK, status, string(body))
 		var page searchset
 		require.NoError(t, json.Unmarshal(body, &page))
@@ -149,71 +119,71 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 	})
 
 	t.Run("billing reads redacted patient", func(t *testing.T) {
-		billing := hub.cli(t, "token", "issue", "--subject", "bill", "--role", "billing", "--tenant", "north", "--scope", "user/*.rs")
-		status, body := hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, billing, nil, nil)
+		billing := hub.CLI(t, "token", "issue", "--subject", "bill", "--role", "billing", "--tenant", "north", "--scope", "user/*.rs")
+		status, body := hub.Call(t, http.MethodGet, "/fhir/Patient/"+patientID, billing, nil, nil)
 		require.Equal(t, http.StatusOK, status, string(body))
 		var patient map[string]any
 		require.NoError(t, json.Unmarshal(body, &patient))
 		assert.NotContains(t, patient, "text", "billing sees no narrative")
 		assert.Equal(t, patientID, patient["id"])
 
-		status, body = hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, nil, nil)
+		status, body = hub.Call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, nil, nil)
 		require.Equal(t, http.StatusOK, status)
 		assert.Contains(t, string(body), `"text"`, "a clinician sees the narrative")
 	})
 
-	south := hub.cli(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.rs")
+	south := hub.CLI(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.rs")
 	t.Run("other tenant is denied", func(t *testing.T) {
-		status, body := hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, map[string]string{"X-Tenant": "north"}, nil)
+		status, body := hub.Call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, map[string]string{"X-Tenant": "north"}, nil)
 		assert.Equal(t, http.StatusForbidden, status)
 		code, rules := outcomeCodes(t, body)
 		assert.Equal(t, "forbidden", code)
 		assert.Contains(t, rules, "tenant.mismatch")
 
-		status, _ = hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, nil, nil)
+		status, _ = hub.Call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, nil, nil)
 		assert.Equal(t, http.StatusNotFound, status, "in its own tenant the patient does not exist")
 	})
 
 	t.Run("break the glass", func(t *testing.T) {
-		status, body := hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, map[string]string{"X-Tenant": "north", "X-Break-Glass-Reason": "urgent"}, nil)
+		status, body := hub.Call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, map[string]string{"X-Tenant": "north", "X-Break-Glass-Reason": "urgent"}, nil)
 		assert.Equal(t, http.StatusForbidden, status)
 		_, rules := outcomeCodes(t, body)
 		assert.Contains(t, rules, "break_glass.reason")
 
 		reason := "patient unconscious in the emergency department, transferred without records"
-		status, body = hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, map[string]string{"X-Tenant": "north", "X-Break-Glass-Reason": reason}, nil)
+		status, body = hub.Call(t, http.MethodGet, "/fhir/Patient/"+patientID, south, map[string]string{"X-Tenant": "north", "X-Break-Glass-Reason": reason}, nil)
 		require.Equal(t, http.StatusOK, status, string(body))
 		assert.Contains(t, string(body), patientID)
 	})
 
 	t.Run("consent opt-out takes effect at once", func(t *testing.T) {
 		headers := map[string]string{"X-Purpose-Of-Use": "HPAYMT"}
-		status, body := hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, headers, nil)
+		status, body := hub.Call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, headers, nil)
 		require.Equal(t, http.StatusOK, status, string(body))
 
-		admin := hub.cli(t, "token", "issue", "--subject", "registrar", "--role", "admin", "--tenant", "north", "--scope", "user/*.cruds")
+		admin := hub.CLI(t, "token", "issue", "--subject", "registrar", "--role", "admin", "--tenant", "north", "--scope", "user/*.cruds")
 		consent := `{"resourceType":"Consent","status":"active",
 			"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
 			"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],
 			"patient":{"reference":"Patient/` + patientID + `"},
 			"provision":{"type":"deny","purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"HPAYMT"}]}}`
-		status, body = hub.call(t, http.MethodPost, "/fhir/Consent", admin, nil, []byte(consent))
+		status, body = hub.Call(t, http.MethodPost, "/fhir/Consent", admin, nil, []byte(consent))
 		require.Equal(t, http.StatusCreated, status, string(body))
 
-		status, body = hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, headers, nil)
+		status, body = hub.Call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, headers, nil)
 		assert.Equal(t, http.StatusForbidden, status, string(body))
-		status, _ = hub.call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, map[string]string{"X-Purpose-Of-Use": "TREAT"}, nil)
+		status, _ = hub.Call(t, http.MethodGet, "/fhir/Patient/"+patientID, clinician, map[string]string{"X-Purpose-Of-Use": "TREAT"}, nil)
 		assert.Equal(t, http.StatusOK, status, "the opt-out is for payment only")
 	})
 
 	t.Run("audit trail", func(t *testing.T) {
-		admin := hub.cli(t, "token", "issue", "--subject", "auditor", "--role", "admin", "--tenant", "north", "--scope", "user/*.rs")
-		status, body := hub.call(t, http.MethodGet, "/v1/audit?patient="+patientID+"&_count=1000", admin, nil, nil)
+		admin := hub.CLI(t, "token", "issue", "--subject", "auditor", "--role", "admin", "--tenant", "north", "--scope", "user/*.rs")
+		status, body := hub.Call(t, http.MethodGet, "/v1/audit?patient="+patientID+"&_count=1000", admin, nil, nil)
 		require.Equal(t, http.StatusOK, status, string(body))
 		assert.Contains(t, string(body), "dr-south", "the break-glass read is recorded")
 		assert.Contains(t, string(body), "bill")
 
-		status, body = hub.call(t, http.MethodGet, "/v1/audit?patient="+patientID+"&review=true", admin, nil, nil)
+		status, body = hub.Call(t, http.MethodGet, "/v1/audit?patient="+patientID+"&review=true", admin, nil, nil)
 		require.Equal(t, http.StatusOK, status, string(body))
 		flagged := reviewDetails(t, body)
 		require.Len(t, flagged, 1, "only the break-glass read is flagged for review")
@@ -224,7 +194,7 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 		assert.Regexp(t, `^[0-9a-f]{64}$`, flagged[0]["policy-revision"], "the policy set that decided")
 		assert.Contains(t, string(body), `"role":[{"text":"clinician"}]`, "the role the subject acted in")
 
-		status, body = hub.call(t, http.MethodGet, "/v1/audit?patient="+patientID+"&level=high", admin, nil, nil)
+		status, body = hub.Call(t, http.MethodGet, "/v1/audit?patient="+patientID+"&level=high", admin, nil, nil)
 		require.Equal(t, http.StatusOK, status, string(body))
 		reasons := map[string]string{}
 		for _, details := range reviewDetails(t, body) {
@@ -235,13 +205,13 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 		assert.Equal(t, map[string]string{"urgent": "deny", "patient unconscious in the emergency department, transferred without records": "allow"}, reasons,
 			"level=high lists the refused break-glass attempt too")
 
-		hub.stop(t)
-		verify := exec.Command(hubBinary, "audit", "verify", "--data-dir", hub.dataDir)
+		hub.Stop(t)
+		verify := exec.Command(hubBinary, "audit", "verify", "--data-dir", hub.DataDir)
 		output, err := verify.CombinedOutput()
 		require.NoError(t, err, string(output))
 	})
-	assert.NotContains(t, hub.logText(), `"status":500`)
-	assert.NotContains(t, hub.logText(), "Keeling57", "no patient name in any log line")
+	assert.NotContains(t, hub.Logs(), `"status":500`)
+	assert.NotContains(t, hub.Logs(), "Keeling57", "no patient name in any log line")
 }
 
 // TestBadRequestsGetOperationOutcomes sends malformed and unauthorised
@@ -250,9 +220,9 @@ func TestMainJobOnSyntheaData(t *testing.T) {
 func TestBadRequestsGetOperationOutcomes(t *testing.T) {
 	plugins := builtPlugins(t)
 	hub := startHub(t, "HUB_PLUGINS_DIR="+plugins, "HUB_LIMITS_MAX_BODY_SIZE=64KiB")
-	north := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
-	south := hub.cli(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.cruds")
-	status, body := hub.call(t, http.MethodPost, "/fhir/Patient", north, nil, []byte(`{"resourceType":"Patient","name":[{"family":"Okafor"}]}`))
+	north := hub.CLI(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
+	south := hub.CLI(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.cruds")
+	status, body := hub.Call(t, http.MethodPost, "/fhir/Patient", north, nil, []byte(`{"resourceType":"Patient","name":[{"family":"Okafor"}]}`))
 	require.Equal(t, http.StatusCreated, status, string(body))
 	var created map[string]any
 	require.NoError(t, json.Unmarshal(body, &created))
@@ -277,7 +247,7 @@ func TestBadRequestsGetOperationOutcomes(t *testing.T) {
 		{"id differs from url", http.MethodPut, "/fhir/Patient/" + id, north, nil, []byte(`{"resourceType":"Patient","id":"other"}`), "", 400, "invalid"},
 		{"invalid resource", http.MethodPost, "/fhir/Patient", north, nil, []byte(`{"resourceType":"Patient","birthDate":"1974-13-01"}`), "", 400, "value"},
 		{"missing token", http.MethodGet, "/fhir/Patient/" + id, "", nil, nil, "", 401, "login"},
-		{"expired token", http.MethodGet, "/fhir/Patient/" + id, expiredToken(t, hub.dataDir), nil, nil, "", 401, "login"},
+		{"expired token", http.MethodGet, "/fhir/Patient/" + id, expiredToken(t, hub.DataDir), nil, nil, "", 401, "login"},
 		{"token of another tenant", http.MethodGet, "/fhir/Patient/" + id, south, map[string]string{"X-Tenant": "north"}, nil, "", 403, "forbidden"},
 		{"version conflict", http.MethodPut, "/fhir/Patient/" + id, north, map[string]string{"If-Match": `W/"9"`}, []byte(`{"resourceType":"Patient","id":"` + id + `"}`), "", 412, "conflict"},
 		{"unknown id", http.MethodGet, "/fhir/Patient/does-not-exist", north, nil, nil, "", 404, "not-found"},
@@ -301,16 +271,16 @@ func TestBadRequestsGetOperationOutcomes(t *testing.T) {
 			if tc.contentType != "" {
 				headers["Content-Type"] = tc.contentType
 			}
-			status, body := hub.call(t, tc.method, tc.path, tc.credential, headers, tc.body)
+			status, body := hub.Call(t, tc.method, tc.path, tc.credential, headers, tc.body)
 			assert.Equal(t, tc.status, status, string(body))
 			code, _ := outcomeCodes(t, body)
 			assert.Equal(t, tc.code, code, string(body))
 		})
 	}
-	assert.NotContains(t, hub.logText(), `"status":500`)
-	assert.NotContains(t, hub.logText(), "panic")
+	assert.NotContains(t, hub.Logs(), `"status":500`)
+	assert.NotContains(t, hub.Logs(), "panic")
 
-	status, metrics := hub.call(t, http.MethodGet, "/metrics", "", nil, nil)
+	status, metrics := hub.Call(t, http.MethodGet, "/metrics", "", nil, nil)
 	require.Equal(t, http.StatusOK, status)
 	for _, want := range []string{
 		`healthhub_schema_validation_failures_total{resource_type="Patient"}`,
@@ -327,15 +297,15 @@ func TestBadRequestsGetOperationOutcomes(t *testing.T) {
 // resource through a real hub, and reads the CapabilityStatement.
 func TestResourceLifecycle(t *testing.T) {
 	hub := startHub(t, "HUB_PLUGINS_DIR="+builtPlugins(t))
-	admin := hub.cli(t, "token", "issue", "--subject", "registrar", "--role", "admin", "--tenant", "north", "--scope", "user/*.cruds")
+	admin := hub.CLI(t, "token", "issue", "--subject", "registrar", "--role", "admin", "--tenant", "north", "--scope", "user/*.cruds")
 
-	status, body := hub.call(t, http.MethodGet, "/fhir/metadata", "", nil, nil)
+	status, body := hub.Call(t, http.MethodGet, "/fhir/metadata", "", nil, nil)
 	require.Equal(t, http.StatusOK, status, string(body))
 	assert.Contains(t, string(body), `"resourceType":"CapabilityStatement"`)
 	assert.Contains(t, string(body), `"type":"Patient"`)
 	assert.Contains(t, string(body), `"code":"transaction"`)
 
-	status, body = hub.call(t, http.MethodPost, "/fhir/Organization", admin, nil, []byte(`{"resourceType":"Organization","name":"North Clinic"}`))
+	status, body = hub.Call(t, http.MethodPost, "/fhir/Organization", admin, nil, []byte(`{"resourceType":"Organization","name":"North Clinic"}`))
 	require.Equal(t, http.StatusCreated, status, string(body))
 	var created map[string]any
 	require.NoError(t, json.Unmarshal(body, &created))
@@ -343,25 +313,25 @@ func TestResourceLifecycle(t *testing.T) {
 	path := "/fhir/Organization/" + id
 
 	update := []byte(`{"resourceType":"Organization","id":"` + id + `","name":"North Clinic and Lab"}`)
-	status, body = hub.call(t, http.MethodPut, path, admin, map[string]string{"If-Match": `W/"1"`}, update)
+	status, body = hub.Call(t, http.MethodPut, path, admin, map[string]string{"If-Match": `W/"1"`}, update)
 	require.Equal(t, http.StatusOK, status, string(body))
-	status, _ = hub.call(t, http.MethodPut, path, admin, map[string]string{"If-Match": `W/"1"`}, update)
+	status, _ = hub.Call(t, http.MethodPut, path, admin, map[string]string{"If-Match": `W/"1"`}, update)
 	assert.Equal(t, http.StatusPreconditionFailed, status, "version 1 is no longer current")
 
-	status, body = hub.call(t, http.MethodGet, path+"/_history", admin, nil, nil)
+	status, body = hub.Call(t, http.MethodGet, path+"/_history", admin, nil, nil)
 	require.Equal(t, http.StatusOK, status, string(body))
 	var history searchset
 	require.NoError(t, json.Unmarshal(body, &history))
 	assert.Equal(t, "history", history.Type)
 	assert.Len(t, history.Entry, 2)
 
-	status, body = hub.call(t, http.MethodGet, path+"/_history/1", admin, nil, nil)
+	status, body = hub.Call(t, http.MethodGet, path+"/_history/1", admin, nil, nil)
 	require.Equal(t, http.StatusOK, status, string(body))
 	assert.Contains(t, string(body), `"name":"North Clinic"`)
 
-	status, _ = hub.call(t, http.MethodDelete, path, admin, nil, nil)
+	status, _ = hub.Call(t, http.MethodDelete, path, admin, nil, nil)
 	assert.Equal(t, http.StatusNoContent, status)
-	status, body = hub.call(t, http.MethodGet, path, admin, nil, nil)
+	status, body = hub.Call(t, http.MethodGet, path, admin, nil, nil)
 	assert.Equal(t, http.StatusGone, status, string(body))
 }
 
@@ -369,12 +339,12 @@ func TestResourceLifecycle(t *testing.T) {
 // storage-fs plugin and reads it back; another tenant cannot see it.
 func TestBlobsThroughStoragePlugin(t *testing.T) {
 	hub := startHub(t, "HUB_PLUGINS_DIR="+builtPlugins(t))
-	north := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
-	south := hub.cli(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.cruds")
+	north := hub.CLI(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
+	south := hub.CLI(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.cruds")
 	attachment, err := os.ReadFile("../../testdata/synthea-r4/Bob965_Keeling57_3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b.json")
 	require.NoError(t, err)
 
-	status, body := hub.call(t, http.MethodPost, "/v1/blobs", north, map[string]string{"Content-Type": "application/octet-stream"}, attachment)
+	status, body := hub.Call(t, http.MethodPost, "/v1/blobs", north, map[string]string{"Content-Type": "application/octet-stream"}, attachment)
 	require.Equal(t, http.StatusCreated, status, string(body))
 	var blob struct {
 		ID     string `json:"id"`
@@ -385,13 +355,13 @@ func TestBlobsThroughStoragePlugin(t *testing.T) {
 	assert.Equal(t, int64(len(attachment)), blob.Size)
 	assert.Len(t, blob.SHA256, 64)
 
-	status, body = hub.call(t, http.MethodGet, "/v1/blobs/"+blob.ID, north, nil, nil)
+	status, body = hub.Call(t, http.MethodGet, "/v1/blobs/"+blob.ID, north, nil, nil)
 	require.Equal(t, http.StatusOK, status)
 	assert.Equal(t, attachment, body, "the attachment comes back byte for byte")
 
-	status, _ = hub.call(t, http.MethodGet, "/v1/blobs/"+blob.ID, south, nil, nil)
+	status, _ = hub.Call(t, http.MethodGet, "/v1/blobs/"+blob.ID, south, nil, nil)
 	assert.Equal(t, http.StatusNotFound, status, "blobs are kept per tenant")
-	status, _ = hub.call(t, http.MethodGet, "/v1/blobs/not-a-blob-id", north, nil, nil)
+	status, _ = hub.Call(t, http.MethodGet, "/v1/blobs/not-a-blob-id", north, nil, nil)
 	assert.Equal(t, http.StatusNotFound, status)
 }
 
@@ -400,7 +370,7 @@ func TestBlobsThroughStoragePlugin(t *testing.T) {
 // the rest.
 func TestImportNDJSONIntoHub(t *testing.T) {
 	hub := startHub(t, "HUB_PLUGINS_DIR="+builtPlugins(t))
-	importer := hub.cli(t, "token", "issue", "--subject", "importer", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
+	importer := hub.CLI(t, "token", "issue", "--subject", "importer", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
 	export := filepath.Join(t.TempDir(), "Patient.ndjson")
 	lines := `{"resourceType":"Patient","id":"nd-1","name":[{"family":"Adeyemi"}]}
 {"resourceType":"Patient","id":"nd-2","birthDate":"1974-13-01"}
@@ -408,16 +378,16 @@ func TestImportNDJSONIntoHub(t *testing.T) {
 `
 	require.NoError(t, os.WriteFile(export, []byte(lines), 0o600))
 
-	cmd := exec.Command(hubBinary, "import", export, "--url", hub.baseURL, "--token", importer)
+	cmd := exec.Command(hubBinary, "import", export, "--url", hub.BaseURL, "--token", importer)
 	output, err := cmd.Output()
 	var exitErr *exec.ExitError
-	require.True(t, errorAs(err, &exitErr), "one invalid line makes the import fail: %v", err)
+	require.True(t, errors.As(err, &exitErr), "one invalid line makes the import fail: %v", err)
 	assert.Equal(t, 1, exitErr.ExitCode())
 	assert.Contains(t, string(output), "2 created, 0 already present or updated, 1 failed")
 	assert.Contains(t, string(output), "resource 2 of the batch from line 1")
 
-	reader := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.rs")
-	status, body := hub.call(t, http.MethodGet, "/fhir/Patient/nd-3", reader, nil, nil)
+	reader := hub.CLI(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.rs")
+	status, body := hub.Call(t, http.MethodGet, "/fhir/Patient/nd-3", reader, nil, nil)
 	require.Equal(t, http.StatusOK, status, string(body))
 	assert.Contains(t, string(body), "Brandt")
 }
@@ -428,24 +398,24 @@ func TestBreakGlassSurvivesRestart(t *testing.T) {
 	const maxDuration = 2 * time.Second
 	env := "HUB_POLICY_BREAK_GLASS_MAX_DURATION=" + maxDuration.String()
 	hub := startHub(t, env)
-	admin := hub.cli(t, "token", "issue", "--subject", "registrar", "--role", "admin", "--tenant", "north", "--scope", "user/*.cruds")
-	status, body := hub.call(t, http.MethodPost, "/fhir/Patient", admin, nil, []byte(`{"resourceType":"Patient","name":[{"family":"Restart"}]}`))
+	admin := hub.CLI(t, "token", "issue", "--subject", "registrar", "--role", "admin", "--tenant", "north", "--scope", "user/*.cruds")
+	status, body := hub.Call(t, http.MethodPost, "/fhir/Patient", admin, nil, []byte(`{"resourceType":"Patient","name":[{"family":"Restart"}]}`))
 	require.Equal(t, http.StatusCreated, status, string(body))
 	var patient map[string]any
 	require.NoError(t, json.Unmarshal(body, &patient))
 	path := "/fhir/Patient/" + patient["id"].(string)
 
-	south := hub.cli(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.rs")
+	south := hub.CLI(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.rs")
 	headers := map[string]string{"X-Tenant": "north", "X-Break-Glass-Reason": "patient unconscious in the emergency department, no records"}
 	started := time.Now()
-	status, body = hub.call(t, http.MethodGet, path, south, headers, nil)
+	status, body = hub.Call(t, http.MethodGet, path, south, headers, nil)
 	require.Equal(t, http.StatusOK, status, string(body))
-	hub.stop(t)
+	hub.Stop(t)
 
 	// Wait out the maximum duration, counted from before the first read.
 	time.Sleep(time.Until(started.Add(maxDuration + 500*time.Millisecond)))
-	restarted := startHubIn(t, hub.dataDir, env)
-	status, body = restarted.call(t, http.MethodGet, path, south, headers, nil)
+	restarted := startHubIn(t, hub.DataDir, env)
+	status, body = restarted.Call(t, http.MethodGet, path, south, headers, nil)
 	assert.Equal(t, http.StatusForbidden, status, string(body))
 	_, rules := outcomeCodes(t, body)
 	assert.Contains(t, rules, "break_glass.expired")

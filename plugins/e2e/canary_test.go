@@ -21,7 +21,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,6 +32,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/healthhub/healthhub/core/plugin/plugintest"
+	"github.com/healthhub/healthhub/internal/hubtest"
 	"github.com/healthhub/healthhub/plugins/internal/fhirtest"
 	"github.com/healthhub/healthhub/plugins/internal/kservetest"
 	"github.com/healthhub/healthhub/plugins/internal/openaitest"
@@ -305,39 +305,10 @@ func (v *vendorServers) hubConfig(t testing.TB, pluginsDir string) string {
 
 // startConfiguredHub starts "hub serve --config" on dataDir with the proxy
 // in HTTP_PROXY, which the plugin processes inherit.
-func startConfiguredHub(t *testing.T, dataDir, configPath, proxyURL string) *hubProcess {
+func startConfiguredHub(t *testing.T, dataDir, configPath, proxyURL string) *hubtest.Hub {
 	t.Helper()
-	cmd := exec.Command(hubBinary, "serve", "--config", configPath)
-	cmd.Env = append(os.Environ(), "HUB_DATA_DIR="+dataDir, "HUB_SERVER_LISTEN=127.0.0.1:0",
+	return hubtest.Start(t, hubBinary, dataDir, []string{"--config", configPath},
 		"HTTP_PROXY="+proxyURL, "http_proxy="+proxyURL, "NO_PROXY=", "no_proxy=")
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	h := &hubProcess{cmd: cmd, dataDir: dataDir}
-	listening := make(chan string, 1)
-	go h.readLogs(stderr, listening)
-	h.watch()
-	t.Cleanup(func() { h.stop(t) })
-	select {
-	case address := <-listening:
-		h.baseURL = "http://" + address
-	case <-h.exited:
-		t.Fatalf("hub exited before listening: %v\n%s", h.err, h.logText())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("hub did not listen within 60s\n%s", h.logText())
-	}
-	return h
-}
-
-// kill stops the hub with SIGKILL, as a crash would.
-func (h *hubProcess) kill(t *testing.T) {
-	t.Helper()
-	require.NoError(t, h.cmd.Process.Kill())
-	select {
-	case <-h.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatal("hub did not exit after SIGKILL")
-	}
 }
 
 // canaryPatient returns the Patient of a Synthea record with the planted
@@ -394,9 +365,9 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 // createResource posts a resource and returns its id.
-func (h *hubProcess) createResource(t *testing.T, token string, resource map[string]any) string {
+func createResource(t *testing.T, h *hubtest.Hub, token string, resource map[string]any) string {
 	t.Helper()
-	status, body := h.call(t, http.MethodPost, "/fhir/"+resource["resourceType"].(string), token, nil, []byte(mustJSON(t, resource)))
+	status, body := h.Call(t, http.MethodPost, "/fhir/"+resource["resourceType"].(string), token, nil, []byte(mustJSON(t, resource)))
 	require.Equal(t, http.StatusCreated, status, string(body))
 	var created struct {
 		ID string `json:"id"`
@@ -407,9 +378,9 @@ func (h *hubProcess) createResource(t *testing.T, token string, resource map[str
 
 // canaryRecord stores the canary patient with an Immunization whose note
 // names them and two Observations, and returns their references.
-func canaryRecord(t *testing.T, h *hubProcess, token string) (string, []string) {
+func canaryRecord(t *testing.T, h *hubtest.Hub, token string) (string, []string) {
 	t.Helper()
-	patientID := h.createResource(t, token, canaryPatient(t))
+	patientID := createResource(t, h, token, canaryPatient(t))
 	subject := map[string]any{"reference": "Patient/" + patientID}
 
 	immunization := syntheaResources(t, "Immunization")[0]
@@ -418,12 +389,12 @@ func canaryRecord(t *testing.T, h *hubProcess, token string) (string, []string) 
 	delete(immunization, "location")
 	immunization["patient"] = subject
 	immunization["note"] = []any{map[string]any{"text": fmt.Sprintf("%s %s (MRN %s) called from %s, born %s.", canaryGiven, canaryFamily, canaryMRN, canaryPhone, canaryBirth)}}
-	references := []string{"Immunization/" + h.createResource(t, token, immunization)}
+	references := []string{"Immunization/" + createResource(t, h, token, immunization)}
 	for _, observation := range syntheaResources(t, "Observation")[:2] {
 		delete(observation, "id")
 		delete(observation, "encounter")
 		observation["subject"] = subject
-		references = append(references, "Observation/"+h.createResource(t, token, observation))
+		references = append(references, "Observation/"+createResource(t, h, token, observation))
 	}
 	return "Patient/" + patientID, references
 }
@@ -576,13 +547,13 @@ func TestCanaryPatientNeverLeavesTheHub(t *testing.T) {
 	plugins := providerPlugins(t)
 	vendors := startVendors(t)
 	hub := startConfiguredHub(t, t.TempDir(), vendors.hubConfig(t, plugins), vendors.proxy.URL)
-	clinician := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
+	clinician := hub.CLI(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
 	patient, record := canaryRecord(t, hub, clinician)
 	question := fmt.Sprintf("Summarize the record of %s %s, MRN %s, phone %s, born %s.", canaryGiven, canaryFamily, canaryMRN, canaryPhone, canaryBirth)
 
 	t.Run("chat with patient context", func(t *testing.T) {
 		body := mustJSON(t, map[string]any{"patient": patient, "messages": []any{map[string]string{"role": "user", "content": question}}})
-		status, resp := hub.call(t, http.MethodPost, "/v1/chat", clinician, map[string]string{"Content-Type": "application/json"}, []byte(body))
+		status, resp := hub.Call(t, http.MethodPost, "/v1/chat", clinician, map[string]string{"Content-Type": "application/json"}, []byte(body))
 		require.Equal(t, http.StatusOK, status, string(resp))
 		var reply struct {
 			Message struct {
@@ -608,7 +579,7 @@ func TestCanaryPatientNeverLeavesTheHub(t *testing.T) {
 		body := mustJSON(t, map[string]any{"patient": patient, "stream": true, "messages": []any{map[string]string{"role": "user", "content": question}}})
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub.baseURL+"/v1/chat", strings.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub.BaseURL+"/v1/chat", strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+clinician)
 		req.Header.Set("Content-Type", "application/json")
@@ -666,7 +637,7 @@ func TestCanaryPatientNeverLeavesTheHub(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, writer.Close())
 
-		status, resp := hub.call(t, http.MethodPost, "/v1/transcriptions", clinician, map[string]string{"Content-Type": writer.FormDataContentType()}, form.Bytes())
+		status, resp := hub.Call(t, http.MethodPost, "/v1/transcriptions", clinician, map[string]string{"Content-Type": writer.FormDataContentType()}, form.Bytes())
 		require.Equal(t, http.StatusCreated, status, string(resp))
 		var result struct {
 			Transcript struct {
@@ -684,7 +655,7 @@ func TestCanaryPatientNeverLeavesTheHub(t *testing.T) {
 	})
 
 	t.Run("imaging study and analysis", func(t *testing.T) {
-		status, resp := hub.call(t, http.MethodPost, "/v1/imaging/studies?patient="+url.QueryEscape(patient), clinician, map[string]string{"Content-Type": "application/dicom"}, canaryDICOM(t))
+		status, resp := hub.Call(t, http.MethodPost, "/v1/imaging/studies?patient="+url.QueryEscape(patient), clinician, map[string]string{"Content-Type": "application/dicom"}, canaryDICOM(t))
 		require.Equal(t, http.StatusCreated, status, string(resp))
 		var study struct {
 			ImagingStudy map[string]any `json:"imaging_study"`
@@ -703,7 +674,7 @@ func TestCanaryPatientNeverLeavesTheHub(t *testing.T) {
 		_, err = part.Write(taggedPNG(t))
 		require.NoError(t, err)
 		require.NoError(t, writer.Close())
-		status, resp = hub.call(t, http.MethodPost, "/v1/imaging/analyses", clinician, map[string]string{"Content-Type": writer.FormDataContentType()}, form.Bytes())
+		status, resp = hub.Call(t, http.MethodPost, "/v1/imaging/analyses", clinician, map[string]string{"Content-Type": writer.FormDataContentType()}, form.Bytes())
 		require.Equal(t, http.StatusCreated, status, string(resp))
 		var analysis struct {
 			DiagnosticReport map[string]any   `json:"diagnostic_report"`
@@ -722,11 +693,11 @@ func TestCanaryPatientNeverLeavesTheHub(t *testing.T) {
 	})
 
 	t.Run("ehr push as a job", func(t *testing.T) {
-		service := hub.cli(t, "token", "issue", "--subject", "feed", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
+		service := hub.CLI(t, "token", "issue", "--subject", "feed", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
 		body := mustJSON(t, map[string]any{"resources": append([]string{patient}, record...)})
-		status, resp := hub.call(t, http.MethodPost, "/v1/ehr/ehr-fhir/push", service, map[string]string{"Content-Type": "application/json"}, []byte(body))
+		status, resp := hub.Call(t, http.MethodPost, "/v1/ehr/ehr-fhir/push", service, map[string]string{"Content-Type": "application/json"}, []byte(body))
 		require.Equal(t, http.StatusAccepted, status, string(resp))
-		job := hub.waitJob(t, service, resp)
+		job := waitJob(t, hub, service, resp)
 		require.Equal(t, "succeeded", job.Status, "errors: %s", job.Errors)
 		assert.Equal(t, 4, job.Progress.Done)
 		require.Len(t, job.Progress.External, 4)
@@ -742,8 +713,8 @@ func TestCanaryPatientNeverLeavesTheHub(t *testing.T) {
 	})
 
 	t.Run("audit records every provider call", func(t *testing.T) {
-		admin := hub.cli(t, "token", "issue", "--subject", "ops", "--role", "admin", "--tenant", "north")
-		status, resp := hub.call(t, http.MethodGet, "/v1/audit?_count=500", admin, nil, nil)
+		admin := hub.CLI(t, "token", "issue", "--subject", "ops", "--role", "admin", "--tenant", "north")
+		status, resp := hub.Call(t, http.MethodGet, "/v1/audit?_count=500", admin, nil, nil)
 		require.Equal(t, http.StatusOK, status, string(resp))
 		providers := map[string]bool{}
 		var audit struct {
@@ -770,8 +741,8 @@ func TestCanaryPatientNeverLeavesTheHub(t *testing.T) {
 		line, _, _ := strings.Cut(record, "\r\n")
 		assert.Empty(t, leakedCanaries(record), "planted values reached a vendor in %s", line)
 	}
-	hub.stop(t)
-	for _, line := range strings.Split(hub.logText(), "\n") {
+	hub.Stop(t)
+	for _, line := range strings.Split(hub.Logs(), "\n") {
 		assert.Empty(t, leakedCanaries(line), "planted values in a log line: %s", line)
 	}
 }
@@ -802,17 +773,17 @@ func (l jsonList) String() string {
 }
 
 // waitJob polls the job of a 202 response until it ends.
-func (h *hubProcess) waitJob(t *testing.T, token string, accepted []byte) jobState {
+func waitJob(t *testing.T, h *hubtest.Hub, token string, accepted []byte) jobState {
 	t.Helper()
 	var queued struct {
 		JobURL string `json:"job_url"`
 	}
 	require.NoError(t, json.Unmarshal(accepted, &queued))
-	path := strings.TrimPrefix(queued.JobURL, h.baseURL)
+	path := strings.TrimPrefix(queued.JobURL, h.BaseURL)
 	require.True(t, strings.HasPrefix(path, "/v1/jobs/"), queued.JobURL)
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
-		status, body := h.call(t, http.MethodGet, path, token, nil, nil)
+		status, body := h.Call(t, http.MethodGet, path, token, nil, nil)
 		require.Equal(t, http.StatusOK, status, string(body))
 		var job jobState
 		require.NoError(t, json.Unmarshal(body, &job))

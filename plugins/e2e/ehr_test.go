@@ -41,10 +41,10 @@ func TestEHRImportStoresRecordAcrossPages(t *testing.T) {
 	}
 
 	hub := startConfiguredHub(t, t.TempDir(), vendors.hubConfig(t, plugins), vendors.proxy.URL)
-	service := hub.cli(t, "token", "issue", "--subject", "feed", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
-	status, resp := hub.call(t, http.MethodPost, "/v1/ehr/ehr-fhir/import", service, map[string]string{"Content-Type": "application/json"}, []byte(`{"patient":"`+externalID+`"}`))
+	service := hub.CLI(t, "token", "issue", "--subject", "feed", "--role", "service", "--tenant", "north", "--scope", "system/*.cruds")
+	status, resp := hub.Call(t, http.MethodPost, "/v1/ehr/ehr-fhir/import", service, map[string]string{"Content-Type": "application/json"}, []byte(`{"patient":"`+externalID+`"}`))
 	require.Equal(t, http.StatusAccepted, status, string(resp))
-	job := hub.waitJob(t, service, resp)
+	job := waitJob(t, hub, service, resp)
 	require.Equal(t, "succeeded", job.Status, "errors: %s", job.Errors)
 	assert.Equal(t, 13, job.Progress.Done, "the Patient and its 12 Observations")
 	require.Len(t, job.Resources, 13)
@@ -68,8 +68,8 @@ func TestEHRImportStoresRecordAcrossPages(t *testing.T) {
 		assert.True(t, strings.HasPrefix(line, "GET "), "an import only reads the external system: %s", line)
 	}
 
-	status, body := hub.call(t, http.MethodPost, "/v1/ehr/no-such/import", service, map[string]string{"Content-Type": "application/json"}, []byte(`{"patient":"1"}`))
+	status, body := hub.Call(t, http.MethodPost, "/v1/ehr/no-such/import", service, map[string]string{"Content-Type": "application/json"}, []byte(`{"patient":"1"}`))
 	assert.Equal(t, http.StatusNotFound, status, string(body))
-	status, body = hub.call(t, http.MethodPost, "/v1/ehr/ehr-fhir/import", service, map[string]string{"Content-Type": "application/json"}, []byte(`{"patient":"../x"}`))
+	status, body = hub.Call(t, http.MethodPost, "/v1/ehr/ehr-fhir/import", service, map[string]string{"Content-Type": "application/json"}, []byte(`{"patient":"../x"}`))
 	assert.Equal(t, http.StatusBadRequest, status, string(body))
 }

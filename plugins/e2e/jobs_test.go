@@ -11,11 +11,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/healthhub/healthhub/internal/hubtest"
 )
 
 // queueTranscription uploads tone audio as an async transcription and
 // returns the 202 response.
-func queueTranscription(t *testing.T, hub *hubProcess, token string) []byte {
+func queueTranscription(t *testing.T, hub *hubtest.Hub, token string) []byte {
 	t.Helper()
 	var form bytes.Buffer
 	writer := multipart.NewWriter(&form)
@@ -26,18 +28,18 @@ func queueTranscription(t *testing.T, hub *hubProcess, token string) []byte {
 	_, err = part.Write(toneWAV(false))
 	require.NoError(t, err)
 	require.NoError(t, writer.Close())
-	status, resp := hub.call(t, http.MethodPost, "/v1/transcriptions", token, map[string]string{"Content-Type": writer.FormDataContentType()}, form.Bytes())
+	status, resp := hub.Call(t, http.MethodPost, "/v1/transcriptions", token, map[string]string{"Content-Type": writer.FormDataContentType()}, form.Bytes())
 	require.Equal(t, http.StatusAccepted, status, string(resp))
 	return resp
 }
 
 // waitStatus polls a job until its status is want.
-func (h *hubProcess) waitStatus(t *testing.T, token, path, want string) jobState {
+func waitStatus(t *testing.T, h *hubtest.Hub, token, path, want string) jobState {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	var last []byte
 	for time.Now().Before(deadline) {
-		status, body := h.call(t, http.MethodGet, path, token, nil, nil)
+		status, body := h.Call(t, http.MethodGet, path, token, nil, nil)
 		last = body
 		require.Equal(t, http.StatusOK, status, string(body))
 		var job jobState
@@ -70,20 +72,20 @@ func TestTranscriptionJobSurvivesHubCrash(t *testing.T) {
 	config := vendors.hubConfig(t, plugins)
 	dataDir := t.TempDir()
 	first := startConfiguredHub(t, dataDir, config, vendors.proxy.URL)
-	token := first.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds", "--ttl", "1h")
+	token := first.CLI(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds", "--ttl", "1h")
 
 	// The vendor's first response is a 503, which the plugin does not
 	// retry because the upload is a POST, so the job waits for its next
 	// attempt.
 	vendors.proxy.failNext(sttHost, 1)
 	path := jobPath(t, queueTranscription(t, first, token))
-	job := first.waitStatus(t, token, path, "retrying")
+	job := waitStatus(t, first, token, path, "retrying")
 	require.Len(t, job.Errors, 1)
 	assert.Contains(t, string(job.Errors[0]), "transient", "the attempt's error is kept as an OperationOutcome")
-	first.kill(t)
+	first.Kill(t)
 
 	second := startConfiguredHub(t, dataDir, config, vendors.proxy.URL)
-	job = second.waitStatus(t, token, path, "succeeded")
+	job = waitStatus(t, second, token, path, "succeeded")
 	assert.Equal(t, 2, job.Attempt)
 	require.Len(t, job.Resources, 1, "the job ends with the DocumentReference it stored")
 	assert.Equal(t, "DocumentReference", job.Resources[0]["resourceType"])
@@ -95,27 +97,27 @@ func TestDiscardedJobRunsAgainOnRetry(t *testing.T) {
 	vendors := startVendors(t)
 	vendors.openai.AddTranscript(sha256Hex(toneWAV(false)), "Follow up in two weeks.")
 	hub := startConfiguredHub(t, t.TempDir(), vendors.hubConfig(t, plugins), vendors.proxy.URL)
-	token := hub.cli(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
+	token := hub.CLI(t, "token", "issue", "--subject", "dr-lee", "--role", "clinician", "--tenant", "north", "--scope", "user/*.cruds")
 
 	vendors.proxy.failNext(sttHost, 3)
 	path := jobPath(t, queueTranscription(t, hub, token))
-	job := hub.waitStatus(t, token, path, "failed")
+	job := waitStatus(t, hub, token, path, "failed")
 	assert.Equal(t, 3, job.Attempt, "jobs.max_attempts")
 	require.Len(t, job.Errors, 3)
 
-	listing := hub.cli(t, "jobs", "list", "--state", "discarded")
+	listing := hub.CLI(t, "jobs", "list", "--state", "discarded")
 	id := strings.TrimPrefix(path, "/v1/jobs/")
 	assert.Contains(t, listing, id)
 	assert.Contains(t, listing, "discarded")
-	hub.cli(t, "jobs", "retry", id)
-	job = hub.waitStatus(t, token, path, "succeeded")
+	hub.CLI(t, "jobs", "retry", id)
+	job = waitStatus(t, hub, token, path, "succeeded")
 	require.Len(t, job.Resources, 1)
 
-	status, body := hub.call(t, http.MethodPost, path+"/retry", token, nil, nil)
+	status, body := hub.Call(t, http.MethodPost, path+"/retry", token, nil, nil)
 	require.Equal(t, http.StatusAccepted, status, string(body))
-	hub.waitStatus(t, token, path, "succeeded")
+	waitStatus(t, hub, token, path, "succeeded")
 
-	other := hub.cli(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.cruds")
-	status, _ = hub.call(t, http.MethodGet, path, other, nil, nil)
+	other := hub.CLI(t, "token", "issue", "--subject", "dr-south", "--role", "clinician", "--tenant", "south", "--scope", "user/*.cruds")
+	status, _ = hub.Call(t, http.MethodGet, path, other, nil, nil)
 	assert.Equal(t, http.StatusNotFound, status, "another tenant does not see the job")
 }

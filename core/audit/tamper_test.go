@@ -90,10 +90,7 @@ func TestRewrittenChainCaughtByCheckpoint(t *testing.T) {
 		ctx := context.Background()
 		key := newKey(t)
 		l := openLog(t, db.cfg, key)
-		for i := range 3 {
-			_, err := l.Append(ctx, event("acme", "p1", i))
-			require.NoError(t, err)
-		}
+		appendEvents(t, l, "acme", 0, 3)
 		require.NoError(t, l.Checkpoint(ctx))
 
 		// An attacker without the key deletes the whole chain and writes
@@ -103,10 +100,7 @@ func TestRewrittenChainCaughtByCheckpoint(t *testing.T) {
 			_, err := db.raw.ExecContext(ctx, `DELETE FROM `+table)
 			require.NoError(t, err)
 		}
-		for i := range 3 {
-			_, err := forger.Append(ctx, event("acme", "p1", 100+i))
-			require.NoError(t, err)
-		}
+		appendEvents(t, forger, "acme", 100, 3)
 
 		report, err := l.Verify(ctx, "acme", key.Public().(ed25519.PublicKey))
 		require.NoError(t, err)
@@ -158,10 +152,7 @@ func TestVersionOneChainStillVerifies(t *testing.T) {
 		ctx := context.Background()
 		key := newKey(t)
 		l := openLog(t, db.cfg, key)
-		for i := range 2 {
-			_, err := l.Append(ctx, event("acme", "p1", i))
-			require.NoError(t, err)
-		}
+		appendEvents(t, l, "acme", 0, 2)
 
 		// Rewrite both events as an earlier release wrote them: format 1,
 		// hashed over the version 1 form, without checkpoints yet.
@@ -219,10 +210,7 @@ func TestOpenLogsTamperedTail(t *testing.T) {
 		ctx := context.Background()
 		key := newKey(t)
 		l := openLog(t, db.cfg, key)
-		for i := range 3 {
-			_, err := l.Append(ctx, event("acme", "p1", i))
-			require.NoError(t, err)
-		}
+		appendEvents(t, l, "acme", 0, 3)
 		_, err := l.Append(ctx, event("globex", "p9", 9))
 		require.NoError(t, err)
 		require.NoError(t, l.Close())
@@ -247,4 +235,14 @@ func TestOpenLogsTamperedTail(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, reopen(), "audit chain tail is missing")
 	})
+}
+
+// appendEvents appends n events of tenant about patient p1, numbered from
+// first.
+func appendEvents(t *testing.T, l *audit.Log, tenant string, first, n int) {
+	t.Helper()
+	for i := range n {
+		_, err := l.Append(context.Background(), event(tenant, "p1", first+i))
+		require.NoError(t, err)
+	}
 }

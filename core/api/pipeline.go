@@ -397,13 +397,16 @@ type breakGlassSessions struct {
 // maxCachedSessions bounds the break-glass sessions kept in memory.
 const maxCachedSessions = 10_000
 
+// start returns when p's break-glass session began, from memory or from
+// the store, which starts a new session when none is within the window.
 func (s *breakGlassSessions) start(ctx context.Context, st store.BreakGlassSessions, p *auth.Principal, now time.Time, window time.Duration) (time.Time, error) {
 	if window <= 0 {
 		window = 24 * time.Hour
 	}
 	key := sessionKey(p)
+	cached := p.Tenant + "\x00" + key
 	s.mu.Lock()
-	started, ok := s.started[key]
+	started, ok := s.started[cached]
 	s.mu.Unlock()
 	if ok && now.Sub(started) < window {
 		return started, nil
@@ -419,8 +422,8 @@ func (s *breakGlassSessions) start(ctx context.Context, st store.BreakGlassSessi
 		s.started = map[string]time.Time{}
 	}
 	if len(s.started) >= maxCachedSessions {
-		for k, t := range s.started {
-			if now.Sub(t) >= window {
+		for k, begun := range s.started {
+			if now.Sub(begun) >= window {
 				delete(s.started, k)
 			}
 		}
@@ -428,7 +431,7 @@ func (s *breakGlassSessions) start(ctx context.Context, st store.BreakGlassSessi
 			clear(s.started)
 		}
 	}
-	s.started[key] = started
+	s.started[cached] = started
 	return started, nil
 }
 

@@ -123,6 +123,11 @@ func TestBreakGlassSessions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, later, got, "after the window a new session starts")
 
+	elsewhere := &auth.Principal{ID: "dr-south", Tenant: "north", CredentialID: "jti-1"}
+	got, err = sessions.start(ctx, counted, elsewhere, start.Add(time.Minute), time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, start.Add(time.Minute), got, "a session in another tenant is its own")
+
 	other := &auth.Principal{ID: "dr-south", Tenant: "south", CredentialID: "jti-2"}
 	got, err = sessions.start(ctx, counted, other, later.Add(time.Second), time.Hour)
 	require.NoError(t, err)

@@ -146,15 +146,18 @@ func (e *Engine) DecideJSON(ctx context.Context, input []byte) (Decision, error)
 	return set.decide(ctx, value)
 }
 
-// parseInputJSON parses an input given as JSON: an object whose fields are
-// those of Input, at every level, so that a misspelt field is an error
-// instead of a field the policy reads as missing. Values are not checked
-// here: a malformed date or a number such as 30.0 reaches the policy, which
-// decides on it.
+// parseInputJSON parses an input given as JSON. A field that Input lacks,
+// at any level, is an error, so that a misspelt field is not read by the
+// policy as missing. Values are left to the policy, so a malformed date or
+// a number such as 30.0 reaches it.
+//
+// NOTE: encoding/json reports only the first problem it meets, so an
+// unknown field that follows a value of the wrong type is not reported.
 func parseInputJSON(input []byte) (ast.Value, error) {
 	decoder := json.NewDecoder(bytes.NewReader(input))
 	decoder.DisallowUnknownFields()
 	var shape Input
+	// encoding/json has no error type for an unknown field, only its message.
 	if err := decoder.Decode(&shape); err != nil && strings.HasPrefix(err.Error(), "json: unknown field ") {
 		return nil, fmt.Errorf("%w: %s: see the input fields in docs/policy.md", ErrInvalidInput, strings.TrimPrefix(err.Error(), "json: "))
 	}

@@ -74,9 +74,8 @@ func (f *fhirRoutes) search(w http.ResponseWriter, r *http.Request) error {
 		event.Outcome = outcomeCode(err)
 		return joinAudit(f.p.record(ctx, event), err)
 	}
-	// A search that is not confined to one patient discloses the patients
-	// of its results: each gets an event of its own, so that the patient's
-	// accounting of disclosures (GET /v1/audit?patient=) lists the search.
+	// Each patient among the results gets an event of its own, so that
+	// the patient's accounting of disclosures lists the search.
 	events := []audit.Event{event}
 	for _, d := range result.disclosed {
 		disclosure := auditEvent(req, "search", resourceType, d.resourceID, d.patient, d.decision)

@@ -70,8 +70,8 @@ type Event struct {
 	BreakGlassReason string `json:"break_glass_reason,omitempty"`
 	// Roles are the subject's roles when it acted.
 	Roles []string `json:"roles,omitempty"`
-	// PolicyRevision identifies the policy set that decided (the SHA-256
-	// of its files).
+	// PolicyRevision identifies the policy set that decided, as
+	// policy.Engine.Revision gives it.
 	PolicyRevision string `json:"policy_revision,omitempty"`
 	// Provider and ProviderVersion name the plugin called, if any.
 	Provider        string `json:"provider,omitempty"`

@@ -19,7 +19,7 @@ import (
 
 // tcpProxy forwards connections from a loopback port to target. Closing it
 // drops every forwarded connection and refuses new ones, as a database
-// outage does; reopening listens on the same port again.
+// outage does. Reopening listens on the same port again.
 type tcpProxy struct {
 	target string
 	addr   string
